@@ -1,0 +1,97 @@
+"""What each command does, between parsing its options (cli.py) and printing (reporters).
+
+Functions here return a report and an exit code; they never print or exit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from cam_gitops.checker import CheckResult, default_jobs, run_check
+from cam_gitops.discovery import display_path, find_root, select
+from cam_gitops.findings import Finding, Position, sorted_findings, warning
+from cam_gitops.policy import DEFAULT_POLICY_FILE, Policy, empty_policy, load_policy
+
+EXIT_OK = 0
+EXIT_FINDINGS = 1
+EXIT_USAGE = 2
+
+
+@dataclass(frozen=True)
+class CheckOptions:
+    """The inputs of a check run."""
+
+    paths: Sequence[str]
+    policy_file: str | None = None
+    strict: bool = False
+    keep_models: bool = False
+    today: dt.date | None = None
+
+
+@dataclass(frozen=True)
+class CheckOutcome:
+    """A finished check: its result, exit code, and the policy it ran under."""
+
+    result: CheckResult
+    exit_code: int
+    policy: Policy | None
+    root: Path
+
+
+def resolve_policy(root: Path, policy_file: str | None) -> tuple[Path, bool]:
+    """The policy file path, and whether the user named it explicitly."""
+    if policy_file is not None:
+        return Path(policy_file).absolute(), True
+    return root / DEFAULT_POLICY_FILE, False
+
+
+def execute_check(options: CheckOptions) -> CheckOutcome:
+    """Run a check as `cam-gitops check` does; raises UsageError for unusable paths."""
+    root = find_root(Path.cwd())
+    policy_path, explicit = resolve_policy(root, options.policy_file)
+    policy_display = display_path(root, policy_path)
+    notes: list[Finding] = []
+    if policy_path.exists():
+        loaded = load_policy(policy_path, policy_display)
+        if loaded.policy is None:
+            result = CheckResult(0, sorted_findings(loaded.findings))
+            return CheckOutcome(result, EXIT_USAGE, None, root)
+        policy = loaded.policy
+        notes += loaded.findings
+    elif explicit:
+        from cam_gitops.discovery import UsageError
+
+        raise UsageError(f"{options.policy_file}: policy file not found")
+    else:
+        policy = empty_policy(policy_display)
+        notes.append(
+            warning(policy_display, Position(1, 1), "policy",
+                    "no policy.yaml found: only the schema is checked; add one to enforce org rules")  # fmt: skip
+        )
+    selection, complete = select(root, options.paths, policy_path)
+    jobs = 1 if options.keep_models else default_jobs()
+    result = run_check(
+        selection.files, policy, today=options.today, complete=complete, keep_models=options.keep_models, jobs=jobs
+    )
+    result.findings = sorted_findings([*result.findings, *selection.refused, *notes])
+    failed = result.errors > 0 or (options.strict and result.warnings > 0)
+    return CheckOutcome(result, EXIT_FINDINGS if failed else EXIT_OK, policy, root)
+
+
+def write_output(text: str, destination: str) -> None:
+    """Write a report atomically: readers never see a half-written file."""
+    target = Path(destination)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,169 @@
+"""The check: parse, schema, policy rules, cross-file rules and waivers over a set of files."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from cam_gitops.discovery import ModelFile
+from cam_gitops.findings import Finding, Position, Severity, error, sorted_findings, warning
+from cam_gitops.loader import load_file
+from cam_gitops.model import ModelSpec, model_from_document
+from cam_gitops.policy import Policy
+from cam_gitops.rules import CHECKS, apply_rules
+from cam_gitops.schema import MODEL_SCHEMA, validate
+
+# Below this many files a second process costs more than it saves (fork plus result transfer).
+PARALLEL_THRESHOLD = 300
+
+
+@dataclass(frozen=True)
+class FileResult:
+    """What checking one file produced."""
+
+    path: str
+    findings: tuple[Finding, ...]
+    arn: str | None = None
+    arn_position: Position = Position(1, 1)
+    model: ModelSpec | None = None
+
+
+@dataclass
+class CheckResult:
+    """What a whole check produced."""
+
+    files_checked: int
+    findings: list[Finding]
+    waived: int = 0
+    models: list[ModelSpec] = field(default_factory=list)
+
+    @property
+    def errors(self) -> int:
+        """Number of error findings."""
+        return sum(1 for f in self.findings if f.severity is Severity.ERROR)
+
+    @property
+    def warnings(self) -> int:
+        """Number of warning findings."""
+        return sum(1 for f in self.findings if f.severity is Severity.WARNING)
+
+
+def check_file(model_file: ModelFile, policy: Policy, keep_model: bool = False) -> FileResult:
+    """Parse, validate and run the policy rules in force on one model file."""
+    loaded = load_file(model_file.fs_path, model_file.display_path)
+    document = loaded.document
+    if document is None:
+        return FileResult(model_file.display_path, loaded.findings)
+    findings = list(loaded.findings) + validate(document, MODEL_SCHEMA)
+    arn = document.data.get("configuredAudienceModelArn")
+    arn = arn if isinstance(arn, str) else None
+    arn_position = document.locate(("configuredAudienceModelArn",))
+    if any(f.severity is Severity.ERROR for f in findings):
+        return FileResult(model_file.display_path, tuple(findings), arn, arn_position)
+    model = model_from_document(document)
+    findings += apply_rules(model, policy.rules_for(model_file.display_path))
+    return FileResult(model_file.display_path, tuple(findings), arn, arn_position, model if keep_model else None)
+
+
+_WORKER_POLICY: Policy | None = None
+
+
+def _check_in_worker(model_file: ModelFile) -> FileResult:
+    assert _WORKER_POLICY is not None
+    return check_file(model_file, _WORKER_POLICY)
+
+
+def _check_all(files: Sequence[ModelFile], policy: Policy, keep_models: bool, jobs: int) -> list[FileResult]:
+    if jobs <= 1 or len(files) < PARALLEL_THRESHOLD or keep_models:
+        return [check_file(f, policy, keep_models) for f in files]
+    import multiprocessing
+
+    global _WORKER_POLICY
+    _WORKER_POLICY = policy  # inherited by the forked workers, never pickled per file
+    context = multiprocessing.get_context("fork")
+    with context.Pool(jobs) as pool:
+        return pool.map(_check_in_worker, files, chunksize=max(1, len(files) // (jobs * 8)))
+
+
+def default_jobs() -> int:
+    """Worker processes for a large check: one per available core."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on every platform
+        return os.cpu_count() or 1
+
+
+def run_check(
+    files: Sequence[ModelFile],
+    policy: Policy,
+    *,
+    today: dt.date | None = None,
+    complete: bool = True,
+    keep_models: bool = False,
+    jobs: int = 1,
+) -> CheckResult:
+    """Check files against the schema and policy; complete=True means every model file is in files."""
+    results = _check_all(files, policy, keep_models, jobs)
+    findings: list[Finding] = [f for r in results for f in r.findings]
+    findings += _duplicate_arns(results)
+    findings, waived = _apply_waivers(findings, policy, today or dt.date.today(), [r.path for r in results], complete)
+    models = [r.model for r in results if r.model is not None]
+    return CheckResult(len(files), sorted_findings(findings), waived, models)
+
+
+def _duplicate_arns(results: Sequence[FileResult]) -> list[Finding]:
+    by_arn: dict[str, list[FileResult]] = defaultdict(list)
+    for result in results:
+        if result.arn:
+            by_arn[result.arn].append(result)
+    findings = []
+    for arn, owners in by_arn.items():
+        if len(owners) < 2:
+            continue
+        for owner in owners:
+            others = ", ".join(o.path for o in owners if o is not owner)
+            findings.append(
+                error(owner.path, owner.arn_position, "duplicate-arn",
+                      f"{arn} is also managed by {others}; keep exactly one file per model")  # fmt: skip
+            )
+    return findings
+
+
+def _apply_waivers(
+    findings: list[Finding], policy: Policy, today: dt.date, checked: list[str], complete: bool
+) -> tuple[list[Finding], int]:
+    kept: list[Finding] = []
+    used = [0] * len(policy.waivers)
+    waived = 0
+    for finding in findings:
+        index = _waiver_for(finding, policy, today)
+        if index is None:
+            kept.append(finding)
+        else:
+            used[index] += 1
+            waived += 1
+    for index, waiver in enumerate(policy.waivers):
+        if waiver.expired(today):
+            kept.append(
+                error(policy.path, waiver.position, "waiver-expired",
+                      f"waiver of {waiver.rule} for {waiver.path} expired on {waiver.expires.isoformat()}; "
+                      "fix the model or renew the waiver with a reason")  # fmt: skip
+            )
+        elif not used[index] and (complete or any(waiver.applies_to(p, waiver.rule) for p in checked)):
+            kept.append(
+                warning(policy.path, waiver.position, "waiver-unused",
+                        f"waiver of {waiver.rule} for {waiver.path} waives nothing; remove it")  # fmt: skip
+            )
+    return kept, waived
+
+
+def _waiver_for(finding: Finding, policy: Policy, today: dt.date) -> int | None:
+    if finding.rule not in CHECKS:
+        return None
+    for index, waiver in enumerate(policy.waivers):
+        if not waiver.expired(today) and waiver.applies_to(finding.path, finding.rule):
+            return index
+    return None

@@ -1,0 +1,164 @@
+"""A compiled validator for the valid case: schema in, a fast yes/no predicate out.
+
+Most commits check valid files. Importing jsonschema alone costs ~0.2 s, more than the whole
+check of one file should take, so the common case runs this predicate built from the same
+schema, and jsonschema is imported only to explain a file that fails it. Only the keywords
+our schemas use are supported; compiling a schema with any other keyword raises, so a schema
+change can never make the two paths disagree silently.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+
+Predicate = Callable[[Any], bool]
+
+_ANNOTATIONS = frozenset({"$schema", "$id", "$defs", "$comment", "title", "description", "examples", "default"})
+_SUPPORTED = _ANNOTATIONS | {
+    "$ref", "type", "properties", "required", "additionalProperties", "enum", "const",
+    "minimum", "maximum", "minLength", "maxLength", "pattern", "minItems", "maxItems",
+    "items", "if", "then", "else",
+}  # fmt: skip
+
+_TYPE_TESTS: dict[str, Predicate] = {
+    "object": lambda v: isinstance(v, dict),
+    "array": lambda v: isinstance(v, list),
+    "string": lambda v: isinstance(v, str),
+    # bool is an int subclass in Python, and a float like 500.0 is not an integer here.
+    "integer": lambda v: type(v) is int,
+    "boolean": lambda v: isinstance(v, bool),
+    "null": lambda v: v is None,
+}
+
+
+class UnsupportedSchema(ValueError):
+    """The schema uses a keyword this compiler does not implement."""
+
+
+def compile_schema(schema: Mapping[str, Any]) -> Predicate:
+    """Compile a JSON Schema (the subset our schemas use) into a predicate."""
+    return _Compiler(schema).compile(schema)
+
+
+class _Compiler:
+    def __init__(self, root: Mapping[str, Any]) -> None:
+        self.root = root
+        self.refs: dict[str, Predicate] = {}
+
+    def compile(self, schema: Mapping[str, Any]) -> Predicate:
+        unknown = set(schema) - _SUPPORTED
+        if unknown:
+            raise UnsupportedSchema(f"unsupported schema keywords: {sorted(unknown)}")
+        checks: list[Predicate] = []
+        if "$ref" in schema:
+            checks.append(self.ref(schema["$ref"]))
+        if "type" in schema:
+            checks.append(_TYPE_TESTS[schema["type"]])
+        checks.extend(self.values(schema))
+        checks.extend(self.strings(schema))
+        checks.extend(self.arrays(schema))
+        checks.extend(self.objects(schema))
+        if "if" in schema:
+            checks.append(self.conditional(schema))
+        return _all_of(checks)
+
+    def ref(self, pointer: str) -> Predicate:
+        if not pointer.startswith("#/"):
+            raise UnsupportedSchema(f"only local $ref is supported: {pointer}")
+        if pointer not in self.refs:
+            target: Any = self.root
+            for part in pointer[2:].split("/"):
+                target = target[part]
+            self.refs[pointer] = lambda v: True  # placeholder for recursive references
+            self.refs[pointer] = self.compile(target)
+        return lambda v: self.refs[pointer](v)
+
+    def values(self, schema: Mapping[str, Any]) -> list[Predicate]:
+        checks: list[Predicate] = []
+        if "enum" in schema:
+            options = schema["enum"]
+            checks.append(lambda v: any(_same(v, o) for o in options))
+        if "const" in schema:
+            constant = schema["const"]
+            checks.append(lambda v: _same(v, constant))
+        if "minimum" in schema:
+            low = schema["minimum"]
+            checks.append(lambda v: not _is_number(v) or v >= low)
+        if "maximum" in schema:
+            high = schema["maximum"]
+            checks.append(lambda v: not _is_number(v) or v <= high)
+        return checks
+
+    def strings(self, schema: Mapping[str, Any]) -> list[Predicate]:
+        checks: list[Predicate] = []
+        if "minLength" in schema:
+            low = schema["minLength"]
+            checks.append(lambda v: not isinstance(v, str) or len(v) >= low)
+        if "maxLength" in schema:
+            high = schema["maxLength"]
+            checks.append(lambda v: not isinstance(v, str) or len(v) <= high)
+        if "pattern" in schema:
+            search = re.compile(schema["pattern"]).search
+            checks.append(lambda v: not isinstance(v, str) or search(v) is not None)
+        return checks
+
+    def arrays(self, schema: Mapping[str, Any]) -> list[Predicate]:
+        checks: list[Predicate] = []
+        if "minItems" in schema:
+            low = schema["minItems"]
+            checks.append(lambda v: not isinstance(v, list) or len(v) >= low)
+        if "maxItems" in schema:
+            high = schema["maxItems"]
+            checks.append(lambda v: not isinstance(v, list) or len(v) <= high)
+        if "items" in schema:
+            item = self.compile(schema["items"])
+            checks.append(lambda v: not isinstance(v, list) or all(item(i) for i in v))
+        return checks
+
+    def objects(self, schema: Mapping[str, Any]) -> list[Predicate]:
+        checks: list[Predicate] = []
+        properties = {k: self.compile(s) for k, s in schema.get("properties", {}).items()}
+        if properties:
+            checks.append(
+                lambda v: not isinstance(v, dict) or all(p(v[k]) for k, p in properties.items() if k in v)
+            )
+        if "required" in schema:
+            required = tuple(schema["required"])
+            checks.append(lambda v: not isinstance(v, dict) or all(k in v for k in required))
+        extra = schema.get("additionalProperties", True)
+        if extra is False:
+            known = frozenset(properties)
+            checks.append(lambda v: not isinstance(v, dict) or known.issuperset(v))
+        elif extra is not True:
+            other = self.compile(extra)
+            checks.append(
+                lambda v: not isinstance(v, dict) or all(other(x) for k, x in v.items() if k not in properties)
+            )
+        return checks
+
+    def conditional(self, schema: Mapping[str, Any]) -> Predicate:
+        test = self.compile(schema["if"])
+        then = self.compile(schema.get("then", {}))
+        otherwise = self.compile(schema.get("else", {}))
+        return lambda v: then(v) if test(v) else otherwise(v)
+
+
+def _all_of(checks: list[Predicate]) -> Predicate:
+    if not checks:
+        return lambda v: True
+    if len(checks) == 1:
+        return checks[0]
+    return lambda v: all(check(v) for check in checks)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _same(value: Any, expected: Any) -> bool:
+    # JSON Schema equality: true is not 1, and 1 equals 1.0.
+    if isinstance(value, bool) or isinstance(expected, bool):
+        return isinstance(value, bool) and isinstance(expected, bool) and value == expected
+    return bool(value == expected)

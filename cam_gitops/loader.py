@@ -1,0 +1,422 @@
+"""Read model and policy files into plain data, keeping the source position of every value.
+
+YAML is read at the event level (libyaml when available) so that tags, anchors, aliases,
+duplicate keys and YAML 1.1 typing traps can be refused with a precise position, instead of
+being silently resolved the way a YAML 1.1 loader would. JSON is read by a small parser of
+our own for the same reason: the standard library drops positions and duplicate keys.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from json.decoder import JSONDecodeError, scanstring
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from cam_gitops.findings import Finding, Position, error, warning
+
+MAX_FILE_BYTES = 1024 * 1024
+MAX_DEPTH = 32
+MODEL_SUFFIXES = (".yaml", ".yml", ".json")
+
+DocPath = tuple[str | int, ...]
+
+_YAML_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_PLAIN_INT = re.compile(r"-?(?:0|[1-9][0-9]*)\Z")
+_PLAIN_FLOAT = re.compile(
+    r"[-+]?(?:\.[0-9]+|[0-9]+\.[0-9]*)(?:[eE][-+]?[0-9]+)?\Z|[-+]?[0-9]+[eE][-+]?[0-9]+\Z"
+    r"|[-+]?\.(?:inf|Inf|INF)\Z|\.(?:nan|NaN|NAN)\Z"
+)
+_NULLS = frozenset({"", "~", "null", "Null", "NULL"})
+_BOOLS = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False}
+
+
+@dataclass(frozen=True)
+class SourceDocument:
+    """A parsed file: its data plus where each key and value stands in the source."""
+
+    path: str
+    data: dict[str, Any]
+    value_positions: Mapping[DocPath, Position]
+    key_positions: Mapping[DocPath, Position]
+    quoted: frozenset[DocPath]
+    notes: tuple[Finding, ...] = ()
+
+    def locate(self, doc_path: DocPath) -> Position:
+        """Position of the value at doc_path, or of its nearest ancestor that exists."""
+        for end in range(len(doc_path), -1, -1):
+            position = self.value_positions.get(doc_path[:end])
+            if position is not None:
+                return position
+        return Position(1, 1)
+
+    def locate_key(self, doc_path: DocPath) -> Position:
+        """Position of the key naming doc_path, falling back to its value's position."""
+        return self.key_positions.get(doc_path) or self.locate(doc_path)
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    """Either a document or the findings that explain why there is none."""
+
+    document: SourceDocument | None
+    findings: tuple[Finding, ...]
+
+
+class _Refused(Exception):
+    """Raised inside the parsers to abandon a file at a position with a message."""
+
+    def __init__(self, position: Position, message: str, rule: str = "parse") -> None:
+        super().__init__(message)
+        self.position = position
+        self.message = message
+        self.rule = rule
+
+
+@dataclass
+class _Builder:
+    """Collects positions while a parser walks a file."""
+
+    value_positions: dict[DocPath, Position] = field(default_factory=dict)
+    key_positions: dict[DocPath, Position] = field(default_factory=dict)
+    quoted: set[DocPath] = field(default_factory=set)
+    duplicates: list[tuple[Position, str, Position]] = field(default_factory=list)
+
+
+def load_file(fs_path: Path, display_path: str) -> LoadResult:
+    """Read and parse one file; never raises for bad content, returns findings instead."""
+    try:
+        with fs_path.open("rb") as handle:
+            raw = handle.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        return _fail(display_path, Position(1, 1), f"cannot read the file: {reason}")
+    if len(raw) > MAX_FILE_BYTES:
+        return _fail(
+            display_path,
+            Position(1, 1),
+            "file is larger than 1 MiB; a model file is a few hundred bytes: is this the right file?",
+        )
+    return load_bytes(raw, display_path, fs_path.suffix.lower())
+
+
+def load_bytes(raw: bytes, display_path: str, suffix: str) -> LoadResult:
+    """Parse file content already read into memory (suffix picks JSON or YAML)."""
+    notes: list[Finding] = []
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return _fail(display_path, Position(1, 1), "file is UTF-16; save it as UTF-8")
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+        notes.append(
+            warning(
+                display_path,
+                Position(1, 1),
+                "parse",
+                "file starts with a UTF-8 byte-order mark; save it as UTF-8 without BOM",
+            )
+        )
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        position = _byte_position(raw, exc.start)
+        return _fail(
+            display_path,
+            position,
+            f"not valid UTF-8 (byte 0x{raw[exc.start]:02x}); save the file as UTF-8",
+            notes,
+        )
+    if not text.strip():
+        return _fail(
+            display_path, Position(1, 1), "file is empty; a model file needs at least configuredAudienceModelArn", notes
+        )
+    builder = _Builder()
+    try:
+        if suffix == ".json":
+            data = _JSONParser(text, builder).parse()
+        else:
+            data = _parse_yaml(text, builder)
+    except _Refused as refused:
+        return LoadResult(None, (*notes, error(display_path, refused.position, refused.rule, refused.message)))
+    findings = notes + [
+        error(
+            display_path,
+            where,
+            "duplicate-key",
+            f"duplicate key '{key}' (first at line {first.line}); only one would be kept: remove one",
+        )
+        for where, key, first in builder.duplicates
+    ]
+    if not isinstance(data, dict):
+        kind = _kind(data)
+        position = builder.value_positions.get((), Position(1, 1))
+        findings.append(
+            error(
+                display_path,
+                position,
+                "parse",
+                f"top level is {kind}; a model file must be a mapping of request keys "
+                "(configuredAudienceModelArn: ...)",
+            )
+        )
+        return LoadResult(None, tuple(findings))
+    document = SourceDocument(
+        path=display_path,
+        data=data,
+        value_positions=builder.value_positions,
+        key_positions=builder.key_positions,
+        quoted=frozenset(builder.quoted),
+        notes=tuple(notes),
+    )
+    return LoadResult(document, tuple(findings))
+
+
+def _fail(path: str, position: Position, message: str, notes: list[Finding] | None = None) -> LoadResult:
+    return LoadResult(None, (*(notes or []), error(path, position, "parse", message)))
+
+
+def _byte_position(raw: bytes, offset: int) -> Position:
+    line_start = raw.rfind(b"\n", 0, offset) + 1
+    column = len(raw[line_start:offset].decode("utf-8", errors="replace")) + 1
+    return Position(raw.count(b"\n", 0, offset) + 1, column)
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, list):
+        return "a list"
+    if value is None:
+        return "empty"
+    return f"a single value ({value!r})"
+
+
+def _mark(mark: Any) -> Position:
+    return Position(mark.line + 1, mark.column + 1)
+
+
+# --- YAML -----------------------------------------------------------------------------------
+
+
+def _parse_yaml(text: str, builder: _Builder) -> Any:
+    events = yaml.parse(text, Loader=_YAML_LOADER)
+    try:
+        return _yaml_stream(events, builder)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        position = _mark(mark) if mark is not None else Position(1, 1)
+        raise _Refused(position, _yaml_problem(exc, text, position)) from None
+    except yaml.reader.ReaderError as exc:
+        prefix = text[: exc.position]
+        position = Position(prefix.count("\n") + 1, len(prefix) - (prefix.rfind("\n") + 1) + 1)
+        raise _Refused(position, f"character #x{exc.character:04x} is not allowed in YAML; remove it") from None
+    except yaml.YAMLError as exc:
+        raise _Refused(Position(1, 1), f"invalid YAML: {exc}") from None
+
+
+def _yaml_problem(exc: yaml.MarkedYAMLError, text: str, position: Position) -> str:
+    problem = exc.problem or exc.context or "syntax error"
+    lines = text.splitlines()
+    line = lines[position.line - 1] if 0 < position.line <= len(lines) else ""
+    if "\t" in line[: position.column] or "'\\t'" in problem:
+        return "tab character where YAML expects spaces; indent with spaces, never tabs"
+    if "unacceptable character" in problem or "special characters are not allowed" in problem:
+        return f"invalid YAML: {problem}; remove the control character"
+    return f"invalid YAML: {problem}"
+
+
+def _yaml_stream(events: Iterator[Any], builder: _Builder) -> Any:
+    documents = 0
+    data: Any = None
+    for event in events:
+        if isinstance(event, yaml.DocumentStartEvent):
+            documents += 1
+            if documents > 1:
+                raise _Refused(
+                    _mark(event.start_mark),
+                    "file holds more than one YAML document (---); keep one model per file",
+                )
+        elif isinstance(event, (yaml.ScalarEvent, yaml.MappingStartEvent, yaml.SequenceStartEvent, yaml.AliasEvent)):
+            data = _yaml_node(event, events, (), builder)
+    return data
+
+
+def _yaml_node(event: Any, events: Iterator[Any], path: DocPath, builder: _Builder) -> Any:
+    position = _mark(event.start_mark)
+    if isinstance(event, yaml.AliasEvent):
+        raise _Refused(position, f"YAML alias *{event.anchor} is not allowed; write the value out in full")
+    if event.anchor is not None:
+        raise _Refused(position, f"YAML anchor &{event.anchor} is not allowed; write values out in full")
+    if event.tag is not None and event.tag != "!":
+        tag = str(event.tag).replace("tag:yaml.org,2002:", "!!")
+        raise _Refused(position, f"YAML tag {tag} is not allowed; quote the value if it must be a string")
+    if len(path) > MAX_DEPTH:
+        raise _Refused(position, f"nesting deeper than {MAX_DEPTH} levels; a model file is shallow")
+    builder.value_positions[path] = position
+    if isinstance(event, yaml.ScalarEvent):
+        if event.style:  # '' or None is a plain scalar; quotes and block styles are strings
+            builder.quoted.add(path)
+            return event.value
+        return _resolve_plain(event.value)
+    if isinstance(event, yaml.SequenceStartEvent):
+        items: list[Any] = []
+        for item_event in events:
+            if isinstance(item_event, yaml.SequenceEndEvent):
+                return items
+            items.append(_yaml_node(item_event, events, (*path, len(items)), builder))
+    mapping: dict[str, Any] = {}
+    for key_event in events:
+        if isinstance(key_event, yaml.MappingEndEvent):
+            return mapping
+        key = _yaml_key(key_event)
+        key_position = _mark(key_event.start_mark)
+        child = (*path, key)
+        if key in mapping:
+            builder.duplicates.append((key_position, key, builder.key_positions[child]))
+            _yaml_node(next(events), events, (*path, f"\0dup{len(builder.duplicates)}"), builder)
+            continue
+        builder.key_positions[child] = key_position
+        mapping[key] = _yaml_node(next(events), events, child, builder)
+    return mapping
+
+
+def _yaml_key(event: Any) -> str:
+    if not isinstance(event, yaml.ScalarEvent):
+        raise _Refused(_mark(event.start_mark), "a key must be a plain string, not a list, mapping or alias")
+    if event.anchor is not None or (event.tag is not None and event.tag != "!"):
+        raise _Refused(_mark(event.start_mark), "a key must be a plain string, without tag or anchor")
+    return str(event.value)
+
+
+def _resolve_plain(value: str) -> Any:
+    """Type a plain YAML scalar the strict way: only plain decimal digits make an integer.
+
+    YAML 1.1 loaders turn `yes` into True, `0x1F4` and `1_000` into integers and `2024-01-01`
+    into a date; here those stay strings so the schema reports them where an integer is due.
+    """
+    if _PLAIN_INT.match(value):
+        return int(value)
+    if value in _NULLS:
+        return None
+    if value in _BOOLS:
+        return _BOOLS[value]
+    if _PLAIN_FLOAT.match(value):
+        return float(value)
+    return value
+
+
+# --- JSON -----------------------------------------------------------------------------------
+
+_JSON_WS = re.compile(r"[ \t\n\r]*")
+_JSON_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?")
+
+
+class _JSONParser:
+    """A strict RFC 8259 parser that records the position of every key and value."""
+
+    def __init__(self, text: str, builder: _Builder) -> None:
+        self.text = text
+        self.builder = builder
+        self.line_starts = [0] + [m.end() for m in re.finditer("\n", text)]
+
+    def position(self, offset: int) -> Position:
+        lo, hi = 0, len(self.line_starts) - 1
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            if self.line_starts[mid] <= offset:
+                lo = mid
+            else:
+                hi = mid - 1
+        return Position(lo + 1, offset - self.line_starts[lo] + 1)
+
+    def refuse(self, offset: int, message: str) -> _Refused:
+        return _Refused(self.position(offset), f"invalid JSON: {message}")
+
+    def skip(self, offset: int) -> int:
+        match = _JSON_WS.match(self.text, offset)
+        assert match is not None  # the pattern matches the empty string
+        return match.end()
+
+    def parse(self) -> Any:
+        offset = self.skip(0)
+        value, offset = self.value(offset, ())
+        offset = self.skip(offset)
+        if offset != len(self.text):
+            raise self.refuse(offset, "extra data after the top-level value; keep one object per file")
+        return value
+
+    def value(self, offset: int, path: DocPath) -> tuple[Any, int]:
+        if len(path) > MAX_DEPTH:
+            raise self.refuse(offset, f"nesting deeper than {MAX_DEPTH} levels")
+        if offset >= len(self.text):
+            raise self.refuse(offset, "unexpected end of file; a value is missing")
+        self.builder.value_positions[path] = self.position(offset)
+        char = self.text[offset]
+        if char == "{":
+            return self.object(offset + 1, path)
+        if char == "[":
+            return self.array(offset + 1, path)
+        if char == '"':
+            self.builder.quoted.add(path)
+            return self.string(offset)
+        for literal, literal_value in (("true", True), ("false", False), ("null", None)):
+            if self.text.startswith(literal, offset):
+                return literal_value, offset + len(literal)
+        match = _JSON_NUMBER.match(self.text, offset)
+        if match is None:
+            raise self.refuse(offset, f"unexpected character {char!r}; expected a value")
+        text = match.group(0)
+        is_float = match.group(1) is not None or match.group(2) is not None
+        return (float(text) if is_float else int(text)), match.end()
+
+    def string(self, offset: int) -> tuple[str, int]:
+        try:
+            return scanstring(self.text, offset + 1, True)
+        except JSONDecodeError as exc:
+            raise self.refuse(exc.pos, exc.msg.lower()) from None
+
+    def object(self, offset: int, path: DocPath) -> tuple[dict[str, Any], int]:
+        result: dict[str, Any] = {}
+        offset = self.skip(offset)
+        if self.text.startswith("}", offset):
+            return result, offset + 1
+        while True:
+            if not self.text.startswith('"', offset):
+                raise self.refuse(offset, "expected a quoted key")
+            key_position = self.position(offset)
+            key, offset = self.string(offset)
+            offset = self.skip(offset)
+            if not self.text.startswith(":", offset):
+                raise self.refuse(offset, "expected ':' after the key")
+            offset = self.skip(offset + 1)
+            child: DocPath = (*path, key)
+            if key in result:
+                self.builder.duplicates.append((key_position, key, self.builder.key_positions[child]))
+                _, offset = self.value(offset, (*path, f"\0dup{len(self.builder.duplicates)}"))
+            else:
+                self.builder.key_positions[child] = key_position
+                result[key], offset = self.value(offset, child)
+            offset = self.skip(offset)
+            if self.text.startswith(",", offset):
+                offset = self.skip(offset + 1)
+                continue
+            if self.text.startswith("}", offset):
+                return result, offset + 1
+            raise self.refuse(offset, "expected ',' or '}'")
+
+    def array(self, offset: int, path: DocPath) -> tuple[list[Any], int]:
+        items: list[Any] = []
+        offset = self.skip(offset)
+        if self.text.startswith("]", offset):
+            return items, offset + 1
+        while True:
+            item, offset = self.value(offset, (*path, len(items)))
+            items.append(item)
+            offset = self.skip(offset)
+            if self.text.startswith(",", offset):
+                offset = self.skip(offset + 1)
+                continue
+            if self.text.startswith("]", offset):
+                return items, offset + 1
+            raise self.refuse(offset, "expected ',' or ']'")

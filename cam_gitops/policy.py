@@ -1,0 +1,164 @@
+"""The org policy file: loading, validation, overrides per folder, and waivers."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cam_gitops.findings import Finding, Position, error
+from cam_gitops.globs import path_matches
+from cam_gitops.loader import SourceDocument, load_file
+from cam_gitops.schema import POLICY_SCHEMA, validate
+
+DEFAULT_POLICY_FILE = "policy.yaml"
+
+
+@dataclass(frozen=True)
+class Override:
+    """Rule values that replace the top-level ones for files matching any of the globs."""
+
+    paths: tuple[str, ...]
+    rules: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Waiver:
+    """A reasoned, expiring exception to one rule for matching files."""
+
+    path: str
+    rule: str
+    reason: str
+    expires: dt.date
+    position: Position
+
+    def applies_to(self, model_path: str, rule: str) -> bool:
+        """Whether this waiver covers a finding of rule in model_path."""
+        return rule == self.rule and (self.path == model_path or path_matches(self.path, model_path))
+
+    def expired(self, today: dt.date) -> bool:
+        """A waiver holds through its expiry day."""
+        return today > self.expires
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The org policy in force for a run."""
+
+    path: str
+    rules: Mapping[str, Any] = field(default_factory=dict)
+    overrides: tuple[Override, ...] = ()
+    waivers: tuple[Waiver, ...] = ()
+
+    def rules_for(self, model_path: str) -> dict[str, Any]:
+        """The rule values in force for one model file, overrides applied in order."""
+        rules = dict(self.rules)
+        for override in self.overrides:
+            if any(path_matches(glob, model_path) for glob in override.paths):
+                rules.update(override.rules)
+        return rules
+
+
+@dataclass(frozen=True)
+class PolicyLoad:
+    """A policy, or the findings on the policy file that make it unusable."""
+
+    policy: Policy | None
+    findings: tuple[Finding, ...]
+
+
+def empty_policy(path: str) -> Policy:
+    """The policy of a repository without a policy file: schema checks only."""
+    return Policy(path=path)
+
+
+def load_policy(fs_path: Path, display_path: str) -> PolicyLoad:
+    """Read, validate and type the policy file; findings use rule `policy`."""
+    loaded = load_file(fs_path, display_path)
+    findings = [_as_policy_finding(f) for f in loaded.findings]
+    document = loaded.document
+    if document is None or any(f.severity.value == "error" for f in findings):
+        return PolicyLoad(None, tuple(findings))
+    findings += [_as_policy_finding(f) for f in validate(document, POLICY_SCHEMA)]
+    findings += _semantic_problems(document)
+    if any(f.severity.value == "error" for f in findings):
+        return PolicyLoad(None, tuple(findings))
+    return PolicyLoad(_build(document), tuple(findings))
+
+
+def _as_policy_finding(finding: Finding) -> Finding:
+    if finding.rule in ("schema",):
+        return Finding(finding.path, finding.position, "policy", finding.severity, finding.message)
+    return finding
+
+
+def _build(document: SourceDocument) -> Policy:
+    data = document.data
+    overrides = tuple(
+        Override(paths=tuple(item["paths"]), rules=dict(item["rules"])) for item in data.get("overrides", [])
+    )
+    waivers = tuple(
+        Waiver(
+            path=item["path"],
+            rule=item["rule"],
+            reason=item["reason"],
+            expires=dt.date.fromisoformat(item["expires"]),
+            position=document.locate(("waivers", index)),
+        )
+        for index, item in enumerate(data.get("waivers", []))
+    )
+    return Policy(path=document.path, rules=dict(data.get("rules", {})), overrides=overrides, waivers=waivers)
+
+
+def _semantic_problems(document: SourceDocument) -> list[Finding]:
+    """What the policy schema cannot say: real dates, sane ranges, clean prefixes."""
+    data = document.data
+    problems: list[Finding] = []
+    for index, waiver in enumerate(data.get("waivers", [])):
+        try:
+            dt.date.fromisoformat(waiver["expires"])
+        except ValueError:
+            problems.append(
+                error(
+                    document.path,
+                    document.locate(("waivers", index, "expires")),
+                    "policy",
+                    f"waivers[{index}].expires is not a real date: {waiver['expires']}; use YYYY-MM-DD",
+                )
+            )
+    blocks: list[tuple[tuple[str | int, ...], Mapping[str, Any]]] = [(("rules",), data.get("rules", {}))]
+    blocks += [(("overrides", i, "rules"), o["rules"]) for i, o in enumerate(data.get("overrides", []))]
+    for where, rules in blocks:
+        problems += _range_problems(document, where, rules)
+    return problems
+
+
+def _range_problems(
+    document: SourceDocument, where: tuple[str | int, ...], rules: Mapping[str, Any]
+) -> list[Finding]:
+    problems: list[Finding] = []
+    size = rules.get("audience-size", {})
+    for low, high in (("min-bin", "max-bin"), ("min-percentage", "max-percentage")):
+        if low in size and high in size and size[low] > size[high]:
+            problems.append(
+                error(
+                    document.path,
+                    document.locate((*where, "audience-size", low)),
+                    "policy",
+                    f"audience-size {low} ({size[low]}) is greater than {high} ({size[high]}); no bin could pass",
+                )
+            )
+    for index, prefix in enumerate(rules.get("allowed-s3-prefixes", [])):
+        segments = prefix[len("s3://") :].split("/")[1:]
+        if any(s in (".", "..") for s in segments) or "" in segments[:-1]:
+            problems.append(
+                error(
+                    document.path,
+                    document.locate((*where, "allowed-s3-prefixes", index)),
+                    "policy",
+                    f"allowed-s3-prefixes entry {prefix} has an empty, '.' or '..' segment; write a clean prefix",
+                )
+            )
+    return problems

@@ -1,0 +1,180 @@
+"""Reporters: pure functions from results to text, one per output format.
+
+Adding a format is one function and one entry in CHECK_REPORTERS. Nothing here prints.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from cam_gitops import __version__
+from cam_gitops.checker import CheckResult
+from cam_gitops.findings import Finding, Severity
+from cam_gitops.rules import RULES
+
+SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+INFORMATION_URI = "https://github.com/cam-gitops/cam-gitops#readme"
+
+
+@dataclass(frozen=True)
+class Style:
+    """Terminal styling; colour only when the output is a TTY and NO_COLOR is unset."""
+
+    color: bool = False
+
+    def paint(self, text: str, fg: str | None = None, bold: bool = False) -> str:
+        """Text in a colour, or unchanged when colour is off."""
+        if not self.color:
+            return text
+        import click
+
+        return click.style(text, fg=fg, bold=bold)
+
+    def severity(self, severity: Severity) -> str:
+        """The severity word, red for errors and yellow for warnings."""
+        return self.paint(severity.value, "red" if severity is Severity.ERROR else "yellow", bold=True)
+
+
+def finding_line(finding: Finding, style: Style) -> str:
+    """One finding as `path:line:col: severity [rule] message`."""
+    where = f"{finding.path}:{finding.position.line}:{finding.position.column}"
+    return f"{style.paint(where, bold=True)}: {style.severity(finding.severity)} [{finding.rule}] {finding.message}"
+
+
+def check_summary(result: CheckResult) -> str:
+    """One line saying how many files were checked and what was found."""
+    files = f"{result.files_checked} file{'s' if result.files_checked != 1 else ''}"
+    waived = f" ({result.waived} waived)" if result.waived else ""
+    if not result.findings:
+        return f"checked {files}: no problems{waived}"
+    parts = [f"{result.errors} error{'s' if result.errors != 1 else ''}"]
+    if result.warnings:
+        parts.append(f"{result.warnings} warning{'s' if result.warnings != 1 else ''}")
+    return f"checked {files}: {', '.join(parts)}{waived}"
+
+
+def check_text(result: CheckResult, style: Style) -> str:
+    """Text report: one line per finding, then the summary."""
+    lines = [finding_line(f, style) for f in result.findings]
+    lines.append(check_summary(result))
+    return "\n".join(lines) + "\n"
+
+
+def finding_dict(finding: Finding) -> dict[str, Any]:
+    """A finding as the JSON report shows it."""
+    return {
+        "path": finding.path,
+        "line": finding.position.line,
+        "column": finding.position.column,
+        "rule": finding.rule,
+        "severity": finding.severity.value,
+        "message": finding.message,
+    }
+
+
+def check_json(result: CheckResult, style: Style) -> str:
+    """JSON report: {"files_checked": N, "violations": [...]}."""
+    payload = {"files_checked": result.files_checked, "violations": [finding_dict(f) for f in result.findings]}
+    return json.dumps(payload, indent=2) + "\n"
+
+
+def sarif_report(findings: list[Finding]) -> dict[str, Any]:
+    """A SARIF 2.1.0 log with one run, a rule entry per known rule id and a result per finding."""
+    rule_ids = sorted(set(RULES) | {f.rule for f in findings})
+    index = {rule_id: i for i, rule_id in enumerate(rule_ids)}
+    rules = [_sarif_rule(rule_id) for rule_id in rule_ids]
+    results = [
+        {
+            "ruleId": f.rule,
+            "ruleIndex": index[f.rule],
+            "level": f.severity.value,
+            "message": {"text": f.message},
+            "locations": [
+                {
+                    "physicalLocation": {
+                        "artifactLocation": {"uri": f.path, "uriBaseId": "%SRCROOT%"},
+                        "region": {"startLine": f.position.line, "startColumn": f.position.column},
+                    }
+                }
+            ],
+        }
+        for f in findings
+    ]
+    run = {
+        "tool": {
+            "driver": {
+                "name": "cam-gitops",
+                "version": __version__,
+                "informationUri": INFORMATION_URI,
+                "rules": rules,
+            }
+        },
+        "columnKind": "unicodeCodePoints",
+        "results": results,
+    }
+    return {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}
+
+
+def _sarif_rule(rule_id: str) -> dict[str, Any]:
+    info = RULES.get(rule_id)
+    summary = info.summary if info else rule_id
+    help_text = info.help if info else summary
+    if info and info.configurable:
+        help_text = f"Enable in policy.yaml under rules, e.g. {info.help}"
+    return {
+        "id": rule_id,
+        "name": "".join(part.capitalize() for part in rule_id.split("-")),
+        "shortDescription": {"text": summary},
+        "fullDescription": {"text": summary},
+        "help": {"text": help_text},
+        "defaultConfiguration": {"level": "error"},
+    }
+
+
+def check_sarif(result: CheckResult, style: Style) -> str:
+    """SARIF report of a check."""
+    return json.dumps(sarif_report(result.findings), indent=2) + "\n"
+
+
+def github_escape_data(text: str) -> str:
+    """Escape a workflow command's message as the Actions runner requires."""
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def github_escape_property(text: str) -> str:
+    """Escape a workflow command property value (file, title, ...)."""
+    return github_escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def github_annotation(finding: Finding) -> str:
+    """A finding as a `::error file=...,line=...,col=...,title=...::message` workflow command."""
+    command = "error" if finding.severity is Severity.ERROR else "warning"
+    props = ",".join(
+        (
+            f"file={github_escape_property(finding.path)}",
+            f"line={finding.position.line}",
+            f"col={finding.position.column}",
+            f"title={github_escape_property('cam-gitops [' + finding.rule + ']')}",
+        )
+    )
+    return f"::{command} {props}::{github_escape_data(finding.message)}"
+
+
+def check_github(result: CheckResult, style: Style) -> str:
+    """GitHub workflow commands, one per finding, then the plain summary."""
+    lines = [github_annotation(f) for f in result.findings]
+    lines.append(check_summary(result))
+    return "\n".join(lines) + "\n"
+
+
+CheckReporter = Callable[[CheckResult, Style], str]
+
+CHECK_REPORTERS: dict[str, CheckReporter] = {
+    "text": check_text,
+    "json": check_json,
+    "sarif": check_sarif,
+    "github": check_github,
+}

@@ -1,0 +1,196 @@
+"""JSON Schema validation of model and policy files, with findings at file:line:col.
+
+The valid case runs a compiled predicate (cam_gitops.compiled); jsonschema is imported only
+for a document that fails it, to list every error with a message that says what is allowed.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import json
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from cam_gitops.compiled import Predicate, compile_schema
+from cam_gitops.findings import Finding, Position, error
+from cam_gitops.loader import DocPath, SourceDocument
+
+if TYPE_CHECKING:
+    from jsonschema.exceptions import ValidationError
+    from jsonschema.protocols import Validator
+
+MODEL_SCHEMA = "configured-audience-model.schema.json"
+POLICY_SCHEMA = "policy.schema.json"
+
+_TYPE_NAMES = {
+    "integer": "an integer",
+    "string": "a string",
+    "object": "a mapping",
+    "array": "a list",
+    "boolean": "true or false",
+}
+
+
+def schema_dir() -> Path:
+    """Folder of the shipped schemas: in the wheel, or the repository's schemas/ folder."""
+    packaged = Path(__file__).parent / "_schemas"
+    return packaged if packaged.is_dir() else Path(__file__).resolve().parent.parent / "schemas"
+
+
+@functools.lru_cache(maxsize=None)
+def load_schema(name: str) -> dict[str, Any]:
+    """The parsed schema file called name."""
+    with (schema_dir() / name).open(encoding="utf-8") as handle:
+        schema: dict[str, Any] = json.load(handle)
+    return schema
+
+
+@functools.lru_cache(maxsize=None)
+def fast_validator(name: str) -> Predicate:
+    """The compiled yes/no validator of a schema, built once per process."""
+    return compile_schema(load_schema(name))
+
+
+@functools.lru_cache(maxsize=None)
+def detailed_validator(name: str) -> Validator:
+    """A jsonschema validator for a schema; integers are strict (500.0 is not one)."""
+    from jsonschema import Draft202012Validator, validators
+
+    type_checker = Draft202012Validator.TYPE_CHECKER.redefine(
+        "integer", lambda _checker, value: type(value) is int
+    )
+    strict = validators.extend(Draft202012Validator, type_checker=type_checker)
+    return strict(load_schema(name))  # type: ignore[no-any-return]
+
+
+def validate(document: SourceDocument, name: str) -> list[Finding]:
+    """Findings (rule `schema`) for every way the document breaks the named schema."""
+    if fast_validator(name)(document.data):
+        return []
+    findings = [
+        finding
+        for err in detailed_validator(name).iter_errors(document.data)
+        for finding in _explain(document, err)
+    ]
+    return findings or [error(document.path, Position(1, 1), "schema", "does not match the schema")]
+
+
+def _explain(document: SourceDocument, err: ValidationError) -> Iterator[Finding]:
+    path: DocPath = tuple(err.absolute_path)
+    keyword = err.validator
+    if keyword == "additionalProperties":
+        yield from _unknown_keys(document, path, err)
+        return
+    if keyword == "required":
+        yield from _missing_keys(document, path, err)
+        return
+    if keyword in ("if", "then", "else", "allOf", "anyOf", "oneOf"):
+        return  # their sub-errors are reported on their own
+    yield error(document.path, document.locate(path), "schema", _message(document, path, err))
+
+
+def _unknown_keys(document: SourceDocument, path: DocPath, err: ValidationError) -> Iterator[Finding]:
+    known = sorted(err.schema.get("properties", {}))
+    for key in sorted(set(err.instance) - set(known)):
+        where = f" in {_field(path)}" if path else ""
+        yield error(
+            document.path,
+            document.locate_key((*path, key)),
+            "schema",
+            f"unknown key '{key}'{where}; {_suggest(key, known)}",
+        )
+
+
+def _suggest(key: str, known: list[str]) -> str:
+    for candidate in known:
+        if candidate.lower() == key.lower():
+            return f"did you mean '{candidate}'? (keys are case-sensitive)"
+    close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+    if close:
+        return f"did you mean '{close[0]}'?"
+    return "allowed keys: " + ", ".join(known)
+
+
+def _missing_keys(document: SourceDocument, path: DocPath, err: ValidationError) -> Iterator[Finding]:
+    position = document.locate_key(path) if path else Position(1, 1)
+    for key in err.validator_value:
+        if key not in err.instance:
+            where = _field(path) if path else "the file"
+            yield error(document.path, position, "schema", f"{where} is missing required key '{key}'")
+
+
+def _message(document: SourceDocument, path: DocPath, err: ValidationError) -> str:
+    keyword, expected, value = err.validator, err.validator_value, err.instance
+    field = _field(path)
+    got = _describe(value, path in document.quoted)
+    if keyword == "type":
+        wanted = _TYPE_NAMES.get(str(expected), str(expected))
+        return f"{field} must be {wanted}, got {got}{_type_hint(str(expected), value, path in document.quoted)}"
+    if keyword == "enum":
+        return f"{field} must be one of {', '.join(map(str, expected))}, got {got}{_case_hint(value, expected)}"
+    if keyword == "const":
+        return f"{field} must be {expected!r}, got {got}"
+    if keyword in ("minimum", "maximum"):
+        bound = "at least" if keyword == "minimum" else "at most"
+        when = _percentage_note(err)
+        return f"{field} must be {bound} {expected}{when}, got {got}"
+    if keyword in ("minLength", "maxLength"):
+        bound = "at least" if keyword == "minLength" else "at most"
+        return f"{field} must be {bound} {expected} characters long, got {len(value)}"
+    if keyword in ("minItems", "maxItems"):
+        bound = "at least" if keyword == "minItems" else "at most"
+        return f"{field} must have {bound} {expected} item{'s' if expected != 1 else ''}, got {len(value)}"
+    if keyword == "pattern":
+        return f"{field} must match the pattern {expected}, got {got}"
+    return f"{field}: {err.message}"
+
+
+def _percentage_note(err: ValidationError) -> str:
+    return " when audienceSizeType is PERCENTAGE" if "then" in err.absolute_schema_path else ""
+
+
+def _type_hint(expected: str, value: Any, quoted: bool) -> str:
+    if expected == "integer":
+        if isinstance(value, str) and quoted and value.strip().lstrip("-").isdigit():
+            return "; remove the quotes"
+        if isinstance(value, str) and not quoted:
+            return "; only plain decimal digits make an integer (no 0x, _, leading zeros or words)"
+        if isinstance(value, float) and value.is_integer():
+            return f"; write {int(value)} without a decimal point"
+    if expected == "string" and isinstance(value, (int, float, bool)):
+        return "; quote it to make it a string"
+    if value is None:
+        return "; give a value or remove the key"
+    return ""
+
+
+def _case_hint(value: Any, options: Iterable[Any]) -> str:
+    if isinstance(value, str):
+        for option in options:
+            if isinstance(option, str) and option.lower() == value.lower():
+                return f" (values are case-sensitive: write {option})"
+    return ""
+
+
+def _describe(value: Any, quoted: bool) -> str:
+    if value is None:
+        return "nothing (null)"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        shown = value if len(value) <= 60 else value[:57] + "..."
+        return f"the quoted string {json.dumps(shown)}" if quoted else json.dumps(shown)
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return f"a list of {len(value)}"
+    return repr(value)
+
+
+def _field(path: DocPath) -> str:
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "the file"

@@ -1,0 +1,75 @@
+"""Builders of model files, policies and repositories for tests."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ACCOUNT = "111122223333"
+ARN = f"arn:aws:cleanrooms-ml:us-east-1:{ACCOUNT}:configured-audience-model/demo-0001"
+AUDIENCE_MODEL_ARN = f"arn:aws:cleanrooms-ml:us-east-1:{ACCOUNT}:audience-model/am-0001"
+ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/cleanrooms-ml-audience-writer"
+
+VALID_MODEL = textwrap.dedent(
+    f"""\
+    configuredAudienceModelArn: {ARN}
+    description: Spring lookalikes
+    audienceModelArn: {AUDIENCE_MODEL_ARN}
+    minMatchingSeedSize: 1500
+    sharedAudienceMetrics: [NONE]
+    outputConfig:
+      destination:
+        s3Destination:
+          s3Uri: s3://acme-aud/us/retail/
+      roleArn: {ROLE_ARN}
+    audienceSizeConfig:
+      audienceSizeType: ABSOLUTE
+      audienceSizeBins: [50000, 100000]
+    """
+)
+
+STRICT_POLICY: dict[str, Any] = {
+    "rules": {
+        "min-matching-seed-size": 1000,
+        "allowed-s3-prefixes": ["s3://acme-aud/us/"],
+        "allowed-accounts": [ACCOUNT],
+        "allowed-regions": ["us-east-1"],
+        "allowed-role-arns": [f"arn:aws:iam::{ACCOUNT}:role/cleanrooms-ml-*"],
+        "allowed-shared-audience-metrics": ["NONE"],
+        "audience-size": {"allowed-types": ["ABSOLUTE", "PERCENTAGE"], "max-bins": 5, "min-bin": 10000,
+                          "max-bin": 1000000, "max-percentage": 20},
+        "audience-size-ascending": True,
+        "require-description": True,
+    }
+}  # fmt: skip
+
+
+def model_text(arn: str = ARN, **changes: Any) -> str:
+    """The valid model YAML with top-level keys replaced (None removes a key)."""
+    data = yaml.safe_load(VALID_MODEL)
+    data["configuredAudienceModelArn"] = arn
+    for key, value in changes.items():
+        if value is None:
+            data.pop(key, None)
+        else:
+            data[key] = value
+    return yaml.safe_dump(data, sort_keys=False)
+
+
+def write_repo(root: Path, models: dict[str, str | bytes], policy: dict[str, Any] | str | None = None) -> Path:
+    """A repository folder with policy.yaml (STRICT_POLICY by default) and model files."""
+    root.mkdir(parents=True, exist_ok=True)
+    (root / ".git").mkdir(exist_ok=True)
+    policy_text = yaml.safe_dump(STRICT_POLICY if policy is None else policy) if not isinstance(policy, str) else policy
+    (root / "policy.yaml").write_text(policy_text)
+    for name, content in models.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content)
+    return root
