@@ -1,0 +1,312 @@
+"""Thread-safe in-memory state of the emulated CleanRoomsML account(s).
+
+One store holds every region and account, keyed by ARN. Records are kept in
+the shape ``GetConfiguredAudienceModel`` returns, with timestamps as aware
+UTC datetimes; every read and write copies, so callers never share state
+with the request threads.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import builtins
+import copy
+import datetime as dt
+import json
+import threading
+import uuid
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from .model import ServiceModel, load_model
+from .validation import ValidationFailure, to_datetime, validate
+
+CAM_SHAPE = "GetConfiguredAudienceModelResponse"
+SUMMARY_SHAPE = "ConfiguredAudienceModelSummary"
+DEFAULT_MIN_MATCHING_SEED_SIZE = 500
+DEFAULT_REGION = "us-east-1"
+DEFAULT_ACCOUNT = "123456789012"
+
+Record = dict[str, Any]
+
+
+class NotFound(Exception):
+    """A referenced resource does not exist (-> ResourceNotFoundException)."""
+
+    def __init__(self, kind: str, arn: str) -> None:
+        self.kind = kind
+        self.arn = arn
+        super().__init__(f"{kind} not found: {arn}")
+
+
+class InvalidToken(Exception):
+    """A pagination token this store did not issue (-> ValidationException)."""
+
+
+def utcnow() -> dt.datetime:
+    """Current UTC time at the millisecond resolution the API transmits."""
+    now = dt.datetime.now(dt.timezone.utc)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+def arn_parts(arn: str) -> tuple[str, str]:
+    """(region, account) of an ARN, with defaults when it is malformed."""
+    parts = arn.split(":", 5)
+    if len(parts) < 6:
+        return DEFAULT_REGION, DEFAULT_ACCOUNT
+    return parts[3] or DEFAULT_REGION, parts[4] or DEFAULT_ACCOUNT
+
+
+def new_cam_arn(region: str, account: str) -> str:
+    """Mint a configured audience model ARN the way the service does."""
+    return f"arn:aws:cleanrooms-ml:{region}:{account}:configured-audience-model/{uuid.uuid4()}"
+
+
+def _summary_members(model: ServiceModel) -> tuple[str, ...]:
+    return tuple(model.shape(SUMMARY_SHAPE)["members"])
+
+
+class Store:
+    """Configured audience models, audience models and their tags."""
+
+    def __init__(self, model: ServiceModel | None = None) -> None:
+        self.model = model or load_model()
+        self._lock = threading.RLock()
+        self._cams: dict[str, Record] = {}
+        self._order: dict[str, int] = {}
+        self._audience: dict[str, Record] = {}
+        self._counter = 0
+
+    # ----- Python API (tests, seeding) ---------------------------------------------------
+
+    def get(self, arn: str) -> Record | None:
+        """The configured audience model ``arn`` in GetConfiguredAudienceModel shape, or None."""
+        with self._lock:
+            record = self._cams.get(arn)
+            return copy.deepcopy(record) if record is not None else None
+
+    def put(self, record: Mapping[str, Any]) -> str:
+        """Insert or replace a configured audience model; returns its ARN.
+
+        Missing ``configuredAudienceModelArn``/``status``/timestamps/
+        ``minMatchingSeedSize`` get the defaults Create would apply. The
+        record's ``audienceModelArn`` is registered as an audience model.
+        Raises :class:`ValidationFailure` when the record breaks the model.
+        """
+        normal = self.normalise(record)
+        arn = str(normal["configuredAudienceModelArn"])
+        with self._lock:
+            self._audience.setdefault(normal["audienceModelArn"], self._audience_record(normal["audienceModelArn"]))
+            self._insert(arn, normal)
+        return arn
+
+    def add_audience_model(self, arn: str, **fields: Any) -> None:
+        """Register an audience model so GetAudienceModel and Create/Update accept ``arn``."""
+        record = self._audience_record(arn)
+        record.update(fields)
+        for key, value in fields.items():
+            stamp = to_datetime(value) if key.endswith("Time") else None
+            if stamp is not None:
+                record[key] = stamp
+        errors = validate(self.model, "GetAudienceModelResponse", record)
+        if errors:
+            raise ValidationFailure(errors)
+        with self._lock:
+            self._audience[arn] = record
+
+    def get_audience_model(self, arn: str) -> Record | None:
+        """The audience model ``arn`` in GetAudienceModel shape, or None."""
+        with self._lock:
+            record = self._audience.get(arn)
+            return copy.deepcopy(record) if record is not None else None
+
+    def delete(self, arn: str) -> bool:
+        """Remove a configured audience model; True if it existed."""
+        with self._lock:
+            self._order.pop(arn, None)
+            return self._cams.pop(arn, None) is not None
+
+    def models(self) -> builtins.list[Record]:
+        """Every configured audience model, oldest first (full records)."""
+        with self._lock:
+            return [copy.deepcopy(self._cams[arn]) for arn in self._cams]
+
+    def list(self) -> builtins.list[Record]:
+        """Alias of :meth:`models`."""
+        return self.models()
+
+    def audience_model_arns(self) -> builtins.list[str]:
+        """ARNs of every registered audience model."""
+        with self._lock:
+            return list(self._audience)
+
+    def clear(self) -> None:
+        """Forget every resource."""
+        with self._lock:
+            self._cams.clear()
+            self._order.clear()
+            self._audience.clear()
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._cams)
+
+    def __contains__(self, arn: object) -> bool:
+        with self._lock:
+            return arn in self._cams
+
+    def __iter__(self) -> Iterator[str]:
+        with self._lock:
+            return iter(list(self._cams))
+
+    def normalise(self, record: Mapping[str, Any], now: dt.datetime | None = None) -> Record:
+        """Apply Create's defaults, coerce timestamps and validate against the Get shape."""
+        normal: Record = copy.deepcopy(dict(record))
+        stamp = now or utcnow()
+        if not normal.get("configuredAudienceModelArn"):
+            region, account = arn_parts(str(normal.get("audienceModelArn", "")))
+            normal["configuredAudienceModelArn"] = new_cam_arn(region, account)
+        normal.setdefault("status", "ACTIVE")
+        normal.setdefault("minMatchingSeedSize", DEFAULT_MIN_MATCHING_SEED_SIZE)
+        for key in ("createTime", "updateTime"):
+            if key not in normal:
+                normal[key] = stamp
+            else:
+                # Keep an unparseable value as is, so validation names the field.
+                normal[key] = to_datetime(normal[key]) or normal[key]
+        errors = validate(self.model, CAM_SHAPE, normal)
+        if errors:
+            raise ValidationFailure(errors)
+        return normal
+
+    # ----- service operations (called by the HTTP layer) -------------------------------
+
+    def create(self, request: Mapping[str, Any], region: str, account: str) -> str:
+        """CreateConfiguredAudienceModel on an already validated request."""
+        now = utcnow()
+        record: Record = {
+            key: copy.deepcopy(value) for key, value in request.items() if key in self.model.shape(CAM_SHAPE)["members"]
+        }
+        record.update(
+            configuredAudienceModelArn=new_cam_arn(region, account),
+            status="ACTIVE",
+            createTime=now,
+            updateTime=now,
+        )
+        record.setdefault("minMatchingSeedSize", DEFAULT_MIN_MATCHING_SEED_SIZE)
+        with self._lock:
+            self._require_audience_model(record["audienceModelArn"])
+            self._insert(record["configuredAudienceModelArn"], record)
+        return str(record["configuredAudienceModelArn"])
+
+    def update(self, arn: str, changes: Mapping[str, Any]) -> None:
+        """UpdateConfiguredAudienceModel: PATCH semantics, ``updateTime`` strictly moves."""
+        with self._lock:
+            record = self._require_cam(arn)
+            if "audienceModelArn" in changes:
+                self._require_audience_model(changes["audienceModelArn"])
+            for key, value in changes.items():
+                record[key] = copy.deepcopy(value)
+            # Millisecond timestamps could otherwise tie for back-to-back updates.
+            later = record["updateTime"] + dt.timedelta(milliseconds=1)
+            record["updateTime"] = max(utcnow(), later)
+
+    def remove(self, arn: str) -> None:
+        """DeleteConfiguredAudienceModel."""
+        with self._lock:
+            self._require_cam(arn)
+            self.delete(arn)
+
+    def describe(self, arn: str) -> Record:
+        """GetConfiguredAudienceModel."""
+        with self._lock:
+            return copy.deepcopy(self._require_cam(arn))
+
+    def describe_audience_model(self, arn: str) -> Record:
+        """GetAudienceModel."""
+        with self._lock:
+            return copy.deepcopy(self._require_audience_model(arn))
+
+    def page(self, max_results: int | None, token: str | None) -> tuple[builtins.list[Record], str | None]:
+        """ListConfiguredAudienceModels: one page of summaries and the next token."""
+        after = _decode_token(token) if token else -1
+        limit = max_results or 100
+        members = _summary_members(self.model)
+        with self._lock:
+            ordered = sorted((seq, arn) for arn, seq in self._order.items() if seq > after)
+            chunk = ordered[:limit]
+            items = [{k: copy.deepcopy(v) for k, v in self._cams[arn].items() if k in members} for _, arn in chunk]
+        more = len(ordered) > limit
+        return items, (_encode_token(chunk[-1][0]) if more and chunk else None)
+
+    def tags(self, arn: str) -> dict[str, str]:
+        """ListTagsForResource."""
+        with self._lock:
+            return dict(self._taggable(arn).get("tags") or {})
+
+    def tag(self, arn: str, tags: Mapping[str, str]) -> None:
+        """TagResource: merge ``tags`` into the resource's tags."""
+        with self._lock:
+            record = self._taggable(arn)
+            record["tags"] = {**(record.get("tags") or {}), **tags}
+
+    def untag(self, arn: str, keys: builtins.list[str]) -> None:
+        """UntagResource: drop ``keys``; absent keys are ignored, like the service."""
+        with self._lock:
+            record = self._taggable(arn)
+            record["tags"] = {k: v for k, v in (record.get("tags") or {}).items() if k not in keys}
+
+    # ----- internals ---------------------------------------------------------------------
+
+    def _insert(self, arn: str, record: Record) -> None:
+        if arn not in self._order:
+            self._counter += 1
+            self._order[arn] = self._counter
+        self._cams[arn] = record
+
+    def _require_cam(self, arn: str) -> Record:
+        record = self._cams.get(arn)
+        if record is None:
+            raise NotFound("Configured audience model", arn)
+        return record
+
+    def _require_audience_model(self, arn: str) -> Record:
+        record = self._audience.get(arn)
+        if record is None:
+            raise NotFound("Audience model", arn)
+        return record
+
+    def _taggable(self, arn: str) -> Record:
+        record = self._cams.get(arn) or self._audience.get(arn)
+        if record is None:
+            raise NotFound("Resource", arn)
+        return record
+
+    def _audience_record(self, arn: str) -> Record:
+        region, account = arn_parts(arn)
+        now = utcnow()
+        return {
+            "audienceModelArn": arn,
+            "name": (arn.rsplit("/", 1)[-1] or "audience-model")[:63],
+            "trainingDatasetArn": (f"arn:aws:cleanrooms-ml:{region}:{account}:training-dataset/{uuid.uuid4()}"),
+            "status": "ACTIVE",
+            "createTime": now,
+            "updateTime": now,
+        }
+
+
+def _encode_token(seq: int) -> str:
+    raw = json.dumps({"after": seq}).encode()
+    return base64.urlsafe_b64encode(raw).decode()
+
+
+def _decode_token(token: str) -> int:
+    try:
+        data = json.loads(base64.urlsafe_b64decode(token.encode()))
+        after = data["after"]
+    except (ValueError, TypeError, KeyError, binascii.Error) as exc:
+        raise InvalidToken(token) from exc
+    if not isinstance(after, int) or isinstance(after, bool):
+        raise InvalidToken(token)
+    return after
