@@ -9,8 +9,9 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from collections.abc import Iterator, Sequence
-from typing import NoReturn
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any, NoReturn
 
 import click
 
@@ -126,6 +127,245 @@ def check(
     reporter = CHECK_REPORTERS[_default_format(fmt)]
     _emit(reporter(outcome.result, Style(_use_color(no_color, output))), output)
     _exit(outcome.exit_code)
+
+
+FORMATS_PLAN = ("text", "json", "markdown", "github", "sarif")
+
+
+def _aws_options(function: Callable[..., Any]) -> Callable[..., Any]:
+    """Options shared by the commands that talk to AWS."""
+    options = [
+        click.option("--policy", "policy_file", metavar="FILE", help="Policy file (default: policy.yaml at the root)."),
+        click.option("--concurrency", type=click.IntRange(1, 64), default=8, show_default=True,
+                     help="Models worked on in parallel."),
+        click.option("--max-attempts", type=click.IntRange(1, 20), default=8, show_default=True,
+                     help="Attempts per AWS call; throttling, 5xx and dropped connections are retried with backoff."),
+        click.option("--retry-mode", type=click.Choice(["standard", "adaptive"]), default="standard",
+                     show_default=True, help="botocore retry mode (adaptive also rate-limits the client)."),
+        click.option("--role-arn-template", metavar="TEMPLATE",
+                     help="Assume this role for models in another account, e.g. "
+                          "'arn:aws:iam::{account}:role/cam-gitops-apply'. Without it such models are refused."),
+        click.option("--no-color", is_flag=True, help="No colour (also: NO_COLOR=1)."),
+    ]  # fmt: skip
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+def _run_options(paths: tuple[str, ...], changed_since: str | None, kwargs: dict[str, Any]) -> Any:
+    from cam_gitops.operations import AwsRunOptions
+
+    return AwsRunOptions(
+        paths=paths,
+        changed_since=changed_since,
+        policy_file=kwargs["policy_file"],
+        concurrency=kwargs["concurrency"],
+        max_attempts=kwargs["max_attempts"],
+        retry_mode=kwargs["retry_mode"],
+        role_arn_template=kwargs["role_arn_template"],
+    )
+
+
+def _check_failed(outcome: Any, fmt: str, output: str | None, action: str) -> NoReturn:
+    """Report check findings instead of a plan, and stop: nothing is sent to AWS."""
+    from cam_gitops.reporters import CHECK_REPORTERS, Style, check_summary, finding_line
+
+    result = outcome.result
+    if fmt == "markdown":
+        lines = ["<!-- cam-gitops-plan -->", "### cam-gitops plan", "",
+                 f"**{action} stopped: `cam-gitops check` failed** ({check_summary(result)})", ""]
+        lines += [f"- `{finding_line(f, Style())}`" for f in result.findings]
+        text = "\n".join(lines) + "\n"
+    else:
+        text = CHECK_REPORTERS.get(fmt, CHECK_REPORTERS["text"])(result, Style())
+    _emit(text, output)
+    click.echo(f"cam-gitops: {action} stopped: check found errors; nothing was sent to AWS", err=True)
+    _exit(outcome.exit_code or 1)
+
+
+def _aws_failure(exc: Exception) -> NoReturn:
+    click.echo(f"cam-gitops: error: {exc}", err=True)
+    _exit(1)
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--changed-since", metavar="REV",
+              help="Only model files changed since this git revision; report fields removed since then "
+                   "(cannot-unset) and deleted files (unmanaged).")  # fmt: skip
+@click.option("--format", "fmt", type=click.Choice(FORMATS_PLAN), default=None,
+              help="Output format (default: text; github when GITHUB_ACTIONS=true).")  # fmt: skip
+@click.option("--output", "-o", metavar="FILE", help="Write the plan to FILE instead of standard output.")
+@click.option("--detailed-exitcode", is_flag=True, help="Exit 0 nothing to do, 2 changes pending, 1 errors.")
+@_aws_options
+def plan(paths: tuple[str, ...], changed_since: str | None, fmt: str | None, output: str | None,
+         detailed_exitcode: bool, **kwargs: Any) -> None:  # fmt: skip
+    """Show what apply would change in AWS, field by field, from live GetConfiguredAudienceModel.
+
+    Runs check first and stops on its errors. Needs cleanrooms-ml:GetConfiguredAudienceModel.
+    A field left out of a file is not changed (the update is a PATCH); with --changed-since,
+    a field removed from a file is an error (cannot-unset) instead of a silent no-op.
+    """
+    from cam_gitops.aws import AwsError
+    from cam_gitops.operations import make_accounts, plan_exit_code, plan_targets
+    from cam_gitops.operations import collect_targets
+    from cam_gitops.plan_reporters import PLAN_REPORTERS
+    from cam_gitops.reporters import Style
+
+    fmt = _default_format(fmt)
+    options = _run_options(paths, changed_since, kwargs)
+    with _usage_errors():
+        targets = collect_targets(options)
+    if targets.check.exit_code != 0:
+        _check_failed(targets.check, fmt, output, "plan")
+    try:
+        changes = plan_targets(targets, make_accounts(options), options.concurrency)
+    except AwsError as exc:
+        _aws_failure(exc)
+    _emit(PLAN_REPORTERS[fmt](changes, Style(_use_color(kwargs["no_color"], output))), output)
+    _exit(plan_exit_code(changes, detailed_exitcode))
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--changed-since", metavar="REV", help="Only model files changed since this git revision.")
+@click.option("--dry-run", is_flag=True, help="Plan and report, but send no update.")
+@click.option("--report", metavar="FILE", help="Write the per-model JSON result to FILE.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="Format of the final per-model table on standard output.")  # fmt: skip
+@_aws_options
+def apply(paths: tuple[str, ...], changed_since: str | None, dry_run: bool, report: str | None, fmt: str,
+          **kwargs: Any) -> None:  # fmt: skip
+    """Apply model files to AWS with UpdateConfiguredAudienceModel, then verify by reading back.
+
+    \b
+    Re-runs check and refuses on errors. Only models whose plan is `update` are
+    sent, with the file's fields; each is read back and reported `applied` only
+    when live equals the file. One model's failure does not stop the others.
+    Exit 0 when every model is applied or unchanged, 1 when any failed.
+    Needs cleanrooms-ml:GetConfiguredAudienceModel and UpdateConfiguredAudienceModel
+    (and iam:PassRole for outputConfig.roleArn).
+    """
+    from cam_gitops.apply import Applier
+    from cam_gitops.aws import AwsError
+    from cam_gitops.operations import collect_targets, make_accounts, run_apply
+    from cam_gitops.plan_reporters import APPLY_REPORTERS, apply_json
+    from cam_gitops.reporters import Style
+
+    options = _run_options(paths, changed_since, kwargs)
+    with _usage_errors():
+        targets = collect_targets(options)
+    if targets.check.exit_code != 0:
+        _check_failed(targets.check, "text", None, "apply")
+    try:
+        accounts = make_accounts(options)
+        accounts.caller  # the account guard needs the caller's account before any update
+        results = run_apply(targets, Applier(accounts, dry_run=dry_run), options.concurrency, _progress_reporter())
+    except AwsError as exc:
+        _aws_failure(exc)
+    if report:
+        from cam_gitops.app import write_output
+
+        write_output(apply_json(results, Style()), report)
+    _emit(APPLY_REPORTERS[fmt](results, Style(_use_color(kwargs["no_color"], None))), None)
+    _exit(1 if any(r.failed for r in results) else 0)
+
+
+def _progress_reporter() -> Callable[[int, int, Any], None]:
+    """Progress of apply on standard error: a bar on a terminal, one plain line per model otherwise."""
+    import threading
+
+    from cam_gitops.plan_reporters import apply_line
+
+    lock = threading.Lock()
+    tty = sys.stderr.isatty() and "CI" not in os.environ
+
+    def report(done: int, total: int, result: Any) -> None:
+        with lock:
+            if tty:
+                filled = int(30 * done / max(total, 1))
+                click.echo(f"\r[{'#' * filled}{'.' * (30 - filled)}] {done}/{total}", err=True, nl=done == total)
+            else:
+                click.echo(f"[{done}/{total}] {apply_line(result)}", err=True)
+
+    return report
+
+
+@cli.command()
+@click.option("--region", "regions", multiple=True, metavar="REGION",
+              help="Also look for unmanaged models in this region (repeatable).")  # fmt: skip
+@click.option("--format", "fmt", type=click.Choice(FORMATS_PLAN), default=None, help="Output format.")
+@click.option("--output", "-o", metavar="FILE", help="Write the report to FILE instead of standard output.")
+@_aws_options
+def drift(regions: tuple[str, ...], fmt: str | None, output: str | None, **kwargs: Any) -> None:
+    """Compare every model file with AWS, and list live models no file manages.
+
+    Exit 0 in sync, 2 drift (a model differs from its file, or is unmanaged), 1 errors.
+    Needs GetConfiguredAudienceModel and ListConfiguredAudienceModels.
+    """
+    from cam_gitops.aws import AwsError
+    from cam_gitops.operations import collect_targets, make_accounts, plan_targets, unmanaged_in_accounts
+    from cam_gitops.plan_reporters import PLAN_REPORTERS
+    from cam_gitops.reporters import Style
+
+    fmt = _default_format(fmt)
+    options = _run_options((), None, kwargs)
+    with _usage_errors():
+        targets = collect_targets(options)
+    if targets.check.exit_code != 0:
+        _check_failed(targets.check, fmt, output, "drift")
+    try:
+        accounts = make_accounts(options)
+        changes = plan_targets(targets, accounts, options.concurrency)
+        changes += unmanaged_in_accounts(accounts, targets.targets, regions)
+    except AwsError as exc:
+        _aws_failure(exc)
+    _emit(PLAN_REPORTERS[fmt](changes, Style(_use_color(kwargs["no_color"], output))), output)
+    from cam_gitops.operations import plan_exit_code
+
+    _exit(plan_exit_code(changes, detailed=True))
+
+
+@cli.command(name="import")
+@click.argument("arns", nargs=-1)
+@click.option("--all", "import_all", is_flag=True, help="Import every live model no file manages.")
+@click.option("--region", "regions", multiple=True, metavar="REGION",
+              help="With --all: regions to list (default: the regions the repository uses).")  # fmt: skip
+@click.option("--dir", "folder", default="models", show_default=True, type=click.Path(file_okay=False),
+              help="Folder to write new model files into.")  # fmt: skip
+@_aws_options
+def import_(arns: tuple[str, ...], import_all: bool, regions: tuple[str, ...], folder: str, **kwargs: Any) -> None:
+    """Write model files for live models, named from each model's name. Never overwrites a file.
+
+    Then `cam-gitops plan` shows no change for them. Needs GetConfiguredAudienceModel
+    (and ListConfiguredAudienceModels with --all).
+    """
+    from cam_gitops.aws import AwsError
+    from cam_gitops.discovery import find_root
+    from cam_gitops.operations import collect_targets, import_models, make_accounts, unmanaged_in_accounts
+
+    if bool(arns) == import_all:
+        raise click.UsageError("give ARNs or --all (not both)")
+    options = _run_options((), None, kwargs)
+    root = find_root(Path.cwd())
+    try:
+        accounts = make_accounts(options)
+        if import_all:
+            with _usage_errors():
+                targets = collect_targets(options)
+            found = unmanaged_in_accounts(accounts, targets.targets, regions)
+            arns = tuple(c.arn for c in found if c.path == "" and c.action == "unmanaged")
+        results = import_models(accounts, list(arns), Path(folder).absolute(), root)
+    except AwsError as exc:
+        _aws_failure(exc)
+    for result in results:
+        if result.error:
+            click.echo(f"{result.arn}: {result.error}" + (f" ({result.path})" if result.path else ""), err=True)
+        else:
+            click.echo(f"{result.arn}: wrote {result.path}")
+    written = sum(1 for r in results if not r.error)
+    click.echo(f"Import: {written} written, {len(results) - written} skipped.")
+    _exit(1 if any(r.error and r.path is None for r in results) else 0)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,0 +1,227 @@
+"""Reporters for plan, drift and apply results: text, JSON, Markdown, GitHub, SARIF.
+
+Pure functions from results to text, picked from PLAN_REPORTERS / APPLY_REPORTERS.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from cam_gitops.apply import ApplyResult
+from cam_gitops.findings import Finding, Position, Severity
+from cam_gitops.plan import CANNOT_UNSET, ERROR, NO_OP, UNMANAGED, UPDATE, Change, FieldChange, summarize
+from cam_gitops.reporters import Style, github_annotation, sarif_report
+
+PATCH_NOTE = (
+    "Fields a file leaves out keep their live value: UpdateConfiguredAudienceModel is a PATCH "
+    "and cannot unset a field."
+)
+MARKDOWN_LIMIT = 60_000  # GitHub refuses comments over 65,536 characters
+MARKDOWN_MARKER = "<!-- cam-gitops-plan -->"
+
+_SYMBOLS = {UPDATE: "~", NO_OP: "=", ERROR: "!", CANNOT_UNSET: "!", UNMANAGED: "?"}
+
+
+def value_text(value: Any) -> str:
+    """A value as plan output shows it: JSON, `(unset)` for an absent one."""
+    if value is None:
+        return "(unset)"
+    return json.dumps(value, ensure_ascii=False)
+
+
+def short_arn(arn: str) -> str:
+    """The resource part of an ARN with its region, e.g. us-east-1 configured-audience-model/ab12."""
+    parts = arn.split(":", 5)
+    return f"{parts[3]} {parts[5]}" if len(parts) == 6 else arn
+
+
+def plan_summary_line(changes: Sequence[Change]) -> str:
+    """`Plan: 2 to update, 3 unchanged, 1 error, 1 unmanaged.`"""
+    summary = summarize(changes)
+    parts = [f"{summary.update} to update", f"{summary.no_op} unchanged",
+             f"{summary.errors} error{'s' if summary.errors != 1 else ''}"]  # fmt: skip
+    if summary.unmanaged:
+        parts.append(f"{summary.unmanaged} unmanaged")
+    return "Plan: " + ", ".join(parts) + "."
+
+
+def _label(change: Change) -> str:
+    return change.path or "(no file)"
+
+
+def plan_text(changes: Sequence[Change], style: Style) -> str:
+    """Plan as text: one block per model, field diffs indented, summary last."""
+    lines: list[str] = []
+    colors = {UPDATE: "yellow", NO_OP: None, ERROR: "red", CANNOT_UNSET: "red", UNMANAGED: "cyan"}
+    for change in changes:
+        head = f"{_SYMBOLS[change.action]} {_label(change)}  [{short_arn(change.arn)}]  {change.action}"
+        lines.append(style.paint(head, colors[change.action], bold=change.action != NO_OP))
+        lines.extend(f"    {d.field}: {value_text(d.before)} -> {value_text(d.after)}" for d in change.diff)
+        if change.error:
+            lines.append(f"    {change.error}")
+        if change.unmanaged_fields and change.action in (UPDATE, NO_OP):
+            lines.append(f"    not in file, left as is: {', '.join(change.unmanaged_fields)}")
+    if not changes:
+        lines.append("No model files selected.")
+    lines.append("")
+    lines.append(plan_summary_line(changes))
+    if any(c.unmanaged_fields or c.action == CANNOT_UNSET for c in changes):
+        lines.append(PATCH_NOTE)
+    return "\n".join(lines) + "\n"
+
+
+def diff_dict(diff: Sequence[FieldChange]) -> dict[str, dict[str, Any]]:
+    """Field diffs as {"field.path": {"from": ..., "to": ...}}."""
+    return {d.field: {"from": d.before, "to": d.after} for d in diff}
+
+
+def plan_json(changes: Sequence[Change], style: Style) -> str:
+    """Plan as {"changes": [{"path", "arn", "action", "diff", "error"}], "summary": {...}}."""
+    summary = summarize(changes)
+    payload = {
+        "changes": [
+            {"path": c.path or None, "arn": c.arn, "action": c.action, "diff": diff_dict(c.diff), "error": c.error,
+             "fields_not_in_file": list(c.unmanaged_fields)}  # fmt: skip
+            for c in changes
+        ],
+        "summary": {"update": summary.update, "no_op": summary.no_op, "errors": summary.errors,
+                    "unmanaged": summary.unmanaged},  # fmt: skip
+    }
+    return json.dumps(payload, indent=2, ensure_ascii=False) + "\n"
+
+
+def _md_cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _md_value(value: Any) -> str:
+    return "`" + value_text(value).replace("`", "'") + "`"
+
+
+def plan_markdown(changes: Sequence[Change], style: Style, title: str = "cam-gitops plan") -> str:
+    """Plan as a compact PR comment: summary, table, and per-model diffs folded away."""
+    summary = summarize(changes)
+    out = [MARKDOWN_MARKER, f"### {title}", ""]
+    out.append(f"**{summary.update} to update, {summary.no_op} unchanged, {summary.errors} "
+               f"error{'s' if summary.errors != 1 else ''}**"
+               + (f", {summary.unmanaged} unmanaged" if summary.unmanaged else ""))  # fmt: skip
+    out.append("")
+    if changes:
+        out += ["| | model file | model | action |", "|---|---|---|---|"]
+        icons = {UPDATE: ":pencil2:", NO_OP: ":white_check_mark:", ERROR: ":x:", CANNOT_UNSET: ":x:",
+                 UNMANAGED: ":grey_question:"}  # fmt: skip
+        for c in changes:
+            out.append(f"| {icons[c.action]} | `{_md_cell(_label(c))}` | `{_md_cell(short_arn(c.arn))}` | {c.action} |")
+    details = [_md_details(c) for c in changes if c.diff or c.error]
+    body = "\n".join(out)
+    folded = "\n".join(details)
+    if len(body) + len(folded) > MARKDOWN_LIMIT:
+        folded = ("\n_Details are too long for a comment: see the full plan in the job's artifacts "
+                  "(`--format json`)._\n")  # fmt: skip
+    footer = f"\n<sub>{PATCH_NOTE}</sub>\n"
+    return body + "\n" + (folded + "\n" if folded else "") + footer
+
+
+def _md_details(change: Change) -> str:
+    lines = ["", f"<details><summary><code>{_label(change)}</code>: {change.action}</summary>", ""]
+    if change.diff:
+        lines += ["| field | live | file |", "|---|---|---|"]
+        lines += [f"| `{d.field}` | {_md_value(d.before)} | {_md_value(d.after)} |" for d in change.diff]
+    if change.error:
+        lines += ["", f"> {_md_cell(change.error)}"]
+    lines += ["", "</details>"]
+    return "\n".join(lines)
+
+
+def change_findings(changes: Sequence[Change]) -> list[Finding]:
+    """Plan results as findings on the model files, for annotations and code scanning."""
+    findings = []
+    for c in changes:
+        if c.action in (ERROR, CANNOT_UNSET):
+            findings.append(Finding(_label(c), Position(1, 1), f"plan-{c.action}", Severity.ERROR, c.error or c.action))
+        elif c.action == UPDATE:
+            fields = ", ".join(d.field for d in c.diff)
+            findings.append(Finding(c.path, Position(1, 1), "plan-update", Severity.WARNING,
+                                    f"would update {fields}"))  # fmt: skip
+        elif c.action == UNMANAGED:
+            findings.append(Finding(_label(c), Position(1, 1), "plan-unmanaged", Severity.WARNING, c.error or ""))
+    return findings
+
+
+def plan_github(changes: Sequence[Change], style: Style) -> str:
+    """Plan as GitHub workflow annotations, then the summary line."""
+    lines = [github_annotation(f) for f in change_findings(changes)]
+    return "\n".join([*lines, plan_summary_line(changes)]) + "\n"
+
+
+def plan_sarif(changes: Sequence[Change], style: Style) -> str:
+    """Plan errors and pending updates as SARIF results."""
+    return json.dumps(sarif_report(change_findings(changes)), indent=2) + "\n"
+
+
+PlanReporter = Callable[[Sequence[Change], Style], str]
+
+PLAN_REPORTERS: dict[str, PlanReporter] = {
+    "text": plan_text,
+    "json": plan_json,
+    "markdown": plan_markdown,
+    "github": plan_github,
+    "sarif": plan_sarif,
+}
+
+
+# --- apply ------------------------------------------------------------------------------------
+
+
+def apply_line(result: ApplyResult) -> str:
+    """One model's outcome, as progress lines and the table show it."""
+    detail = result.error or ", ".join(d.field for d in result.diff)
+    return f"{result.path or '(no file)'}: {result.result}" + (f" ({detail})" if detail else "")
+
+
+def apply_text(results: Sequence[ApplyResult], style: Style) -> str:
+    """A per-model table and a summary line."""
+    width = max([len(r.path) for r in results] + [10])
+    lines = [f"{'model file':<{width}}  {'result':<12}  detail", f"{'-' * width}  {'-' * 12}  ------"]
+    colors = {"applied": "green", "failed": "red", "refused": "red", "no-op": None}
+    for r in results:
+        detail = r.error or ", ".join(d.field for d in r.diff)
+        lines.append(f"{r.path or '(no file)':<{width}}  {style.paint(f'{r.result:<12}', colors.get(r.result))}  {detail}")
+    lines.append("")
+    lines.append(apply_summary_line(results))
+    return "\n".join(lines) + "\n"
+
+
+def apply_summary_line(results: Sequence[ApplyResult]) -> str:
+    """`Apply: 2 applied, 3 unchanged, 1 failed.`"""
+    counts: dict[str, int] = {}
+    for r in results:
+        counts[r.result] = counts.get(r.result, 0) + 1
+    order = ["applied", "would-update", "no-op", "unmanaged", "refused", "failed"]
+    names = {"no-op": "unchanged"}
+    parts = [f"{counts[k]} {names.get(k, k)}" for k in order if counts.get(k)]
+    return "Apply: " + (", ".join(parts) if parts else "nothing to do") + "."
+
+
+def apply_json(results: Sequence[ApplyResult], style: Style) -> str:
+    """The per-model JSON report: {"results": [...], "summary": {...}}."""
+    counts: dict[str, int] = {}
+    for r in results:
+        counts[r.result] = counts.get(r.result, 0) + 1
+    payload = {
+        "results": [
+            {"path": r.path or None, "arn": r.arn, "result": r.result, "diff": diff_dict(r.diff), "error": r.error,
+             "attempts": r.attempts}  # fmt: skip
+            for r in results
+        ],
+        "summary": counts,
+        "failed": any(r.failed for r in results),
+    }
+    return json.dumps(payload, indent=2, ensure_ascii=False) + "\n"
+
+
+ApplyReporter = Callable[[Sequence[ApplyResult], Style], str]
+
+APPLY_REPORTERS: dict[str, ApplyReporter] = {"text": apply_text, "json": apply_json}
