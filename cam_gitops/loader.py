@@ -11,7 +11,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from json.decoder import JSONDecodeError, scanstring
+from json.decoder import JSONDecodeError
+from json.decoder import scanstring as _scanstring  # type: ignore[attr-defined]
 from pathlib import Path
 from typing import Any
 
@@ -208,8 +209,11 @@ def _parse_yaml(text: str, builder: _Builder) -> Any:
         position = _mark(mark) if mark is not None else Position(1, 1)
         raise _Refused(position, _yaml_problem(exc, text, position)) from None
     except yaml.reader.ReaderError as exc:
-        prefix = text[: exc.position]
-        position = Position(prefix.count("\n") + 1, len(prefix) - (prefix.rfind("\n") + 1) + 1)
+        if _YAML_LOADER is yaml.SafeLoader:  # the pure-Python reader counts characters
+            prefix = text[: exc.position]
+            position = Position(prefix.count("\n") + 1, len(prefix) - (prefix.rfind("\n") + 1) + 1)
+        else:  # libyaml reads the UTF-8 encoding and counts bytes
+            position = _byte_position(text.encode("utf-8"), exc.position)
         raise _Refused(position, f"character #x{exc.character:04x} is not allowed in YAML; remove it") from None
     except yaml.YAMLError as exc:
         raise _Refused(Position(1, 1), f"invalid YAML: {exc}") from None
@@ -372,9 +376,10 @@ class _JSONParser:
 
     def string(self, offset: int) -> tuple[str, int]:
         try:
-            return scanstring(self.text, offset + 1, True)
+            decoded: tuple[str, int] = _scanstring(self.text, offset + 1, True)
+            return decoded
         except JSONDecodeError as exc:
-            raise self.refuse(exc.pos, exc.msg.lower()) from None
+            raise self.refuse(exc.pos, exc.msg.lower().removesuffix(" at")) from None
 
     def object(self, offset: int, path: DocPath) -> tuple[dict[str, Any], int]:
         result: dict[str, Any] = {}

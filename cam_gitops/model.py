@@ -67,7 +67,7 @@ class ModelSpec:
         """Account that owns the model, taken from its ARN."""
         return self.parsed_arn.account
 
-    def get(self, *keys: str) -> Any:
+    def get(self, *keys: str | int) -> Any:
         """The desired value at a key path, or None when the file does not set it."""
         value: Any = self.desired
         for key in keys:

@@ -82,6 +82,8 @@ def load_policy(fs_path: Path, display_path: str) -> PolicyLoad:
     if document is None or any(f.severity.value == "error" for f in findings):
         return PolicyLoad(None, tuple(findings))
     findings += [_as_policy_finding(f) for f in validate(document, POLICY_SCHEMA)]
+    if any(f.severity.value == "error" for f in findings):
+        return PolicyLoad(None, tuple(findings))  # the semantic checks rely on the schema's shapes
     findings += _semantic_problems(document)
     if any(f.severity.value == "error" for f in findings):
         return PolicyLoad(None, tuple(findings))

@@ -123,18 +123,29 @@ def s3_under_prefix(uri: str, prefix: str) -> bool:
     return bucket == prefix_bucket and segments[: len(prefix_segments)] == prefix_segments
 
 
-def _arn_fields(model: ModelSpec) -> Iterator[tuple[DocPath, Arn]]:
+def _arn_fields(model: ModelSpec) -> Iterator[tuple[DocPath, Arn | None]]:
+    """Every ARN the file sets; None for one that does not start as an ARN.
+
+    botocore's patterns are not anchored, so the schema admits `junk arn:aws:...`; such a
+    value must not slip past the account and region rules unchecked.
+    """
     for path in (("configuredAudienceModelArn",), ("audienceModelArn",), ROLE_ARN):
         value = model.arn if path == ("configuredAudienceModelArn",) else model.get(*path)
-        parsed = Arn.parse(value) if isinstance(value, str) else None
-        if parsed is not None:
-            yield path, parsed
+        if isinstance(value, str):
+            yield path, Arn.parse(value)
+
+
+def _not_an_arn(model: ModelSpec, path: DocPath, rule: str, what: str) -> Finding:
+    return _error(model, path, rule, f"{path[-1]} is not an ARN (arn:partition:service:region:account:...); "
+                                     f"cannot check its {what}")  # fmt: skip
 
 
 def allowed_accounts(model: ModelSpec, accounts: list[str]) -> Iterator[Finding]:
     """Every ARN in the file belongs to an allowed account."""
     for path, arn in _arn_fields(model):
-        if arn.account not in accounts:
+        if arn is None:
+            yield _not_an_arn(model, path, "allowed-accounts", "account")
+        elif arn.account not in accounts:
             yield _error(model, path, "allowed-accounts",
                          f"{path[-1]} is in account {arn.account}; allowed accounts: {', '.join(accounts)}")  # fmt: skip
 
@@ -142,7 +153,10 @@ def allowed_accounts(model: ModelSpec, accounts: list[str]) -> Iterator[Finding]
 def allowed_regions(model: ModelSpec, regions: list[str]) -> Iterator[Finding]:
     """The model and audience-model ARNs are in allowed regions."""
     for path, arn in _arn_fields(model):
-        if arn.service == "cleanrooms-ml" and arn.region not in regions:
+        if arn is None:
+            if path != ROLE_ARN:
+                yield _not_an_arn(model, path, "allowed-regions", "region")
+        elif arn.service == "cleanrooms-ml" and arn.region not in regions:
             yield _error(model, path, "allowed-regions",
                          f"{path[-1]} is in region {arn.region}; allowed regions: {', '.join(regions)}")  # fmt: skip
 
