@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cam_gitops.findings import Finding, Position, error
+from cam_gitops.findings import Finding, Position, error, warning
 from cam_gitops.globs import path_matches
 from cam_gitops.loader import SourceDocument, load_file
 from cam_gitops.schema import POLICY_SCHEMA, validate
@@ -76,6 +76,10 @@ def empty_policy(path: str) -> Policy:
 
 def load_policy(fs_path: Path, display_path: str) -> PolicyLoad:
     """Read, validate and type the policy file; findings use rule `policy`."""
+    if _has_no_content(fs_path):
+        notice = warning(display_path, Position(1, 1), "policy",
+                         "policy.yaml has no rules: only the schema is checked")  # fmt: skip
+        return PolicyLoad(empty_policy(display_path), (notice,))
     loaded = load_file(fs_path, display_path)
     findings = [_as_policy_finding(f) for f in loaded.findings]
     document = loaded.document
@@ -88,6 +92,17 @@ def load_policy(fs_path: Path, display_path: str) -> PolicyLoad:
     if any(f.severity.value == "error" for f in findings):
         return PolicyLoad(None, tuple(findings))
     return PolicyLoad(_build(document), tuple(findings))
+
+
+def _has_no_content(fs_path: Path) -> bool:
+    """An empty or comment-only policy file: a valid policy with no rules."""
+    try:
+        with fs_path.open("rb") as handle:
+            head = handle.read(64 * 1024)
+    except OSError:
+        return False
+    lines = head.decode("utf-8", errors="replace").splitlines()
+    return all(not line.strip() or line.lstrip().startswith("#") for line in lines)
 
 
 def _as_policy_finding(finding: Finding) -> Finding:

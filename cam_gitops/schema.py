@@ -9,7 +9,8 @@ from __future__ import annotations
 import difflib
 import functools
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +21,32 @@ from cam_gitops.loader import DocPath, SourceDocument
 if TYPE_CHECKING:
     from jsonschema.exceptions import ValidationError
     from jsonschema.protocols import Validator
+
+
+@dataclass(frozen=True)
+class _SchemaError:
+    """The parts of a jsonschema error that a message needs, as plain values."""
+
+    keyword: str
+    expected: Any
+    value: Any
+    schema: Mapping[str, Any]
+    path: DocPath
+    conditional: bool
+    message: str
+
+
+def _view(err: ValidationError) -> _SchemaError:
+    raw: Any = err  # jsonschema marks these attributes possibly unset; a reported error has them all
+    return _SchemaError(
+        keyword=str(raw.validator),
+        expected=raw.validator_value,
+        value=raw.instance,
+        schema=raw.schema if isinstance(raw.schema, Mapping) else {},
+        path=tuple(raw.absolute_path),
+        conditional="then" in raw.absolute_schema_path,
+        message=str(raw.message),
+    )
 
 MODEL_SCHEMA = "configured-audience-model.schema.json"
 POLICY_SCHEMA = "policy.schema.json"
@@ -39,7 +66,7 @@ def schema_dir() -> Path:
     return packaged if packaged.is_dir() else Path(__file__).resolve().parent.parent / "schemas"
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def load_schema(name: str) -> dict[str, Any]:
     """The parsed schema file called name."""
     with (schema_dir() / name).open(encoding="utf-8") as handle:
@@ -47,13 +74,13 @@ def load_schema(name: str) -> dict[str, Any]:
     return schema
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def fast_validator(name: str) -> Predicate:
     """The compiled yes/no validator of a schema, built once per process."""
     return compile_schema(load_schema(name))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def detailed_validator(name: str) -> Validator:
     """A jsonschema validator for a schema; integers are strict (500.0 is not one)."""
     from jsonschema import Draft202012Validator, validators
@@ -61,8 +88,10 @@ def detailed_validator(name: str) -> Validator:
     type_checker = Draft202012Validator.TYPE_CHECKER.redefine(
         "integer", lambda _checker, value: type(value) is int
     )
-    strict = validators.extend(Draft202012Validator, type_checker=type_checker)
-    return strict(load_schema(name))  # type: ignore[no-any-return]
+    extend: Any = validators.extend  # untyped in jsonschema's stubs
+    strict: Any = extend(Draft202012Validator, type_checker=type_checker)
+    validator: Validator = strict(load_schema(name))
+    return validator
 
 
 def validate(document: SourceDocument, name: str) -> list[Finding]:
@@ -72,14 +101,14 @@ def validate(document: SourceDocument, name: str) -> list[Finding]:
     findings = [
         finding
         for err in detailed_validator(name).iter_errors(document.data)
-        for finding in _explain(document, err)
+        for finding in _explain(document, _view(err))
     ]
     return findings or [error(document.path, Position(1, 1), "schema", "does not match the schema")]
 
 
-def _explain(document: SourceDocument, err: ValidationError) -> Iterator[Finding]:
-    path: DocPath = tuple(err.absolute_path)
-    keyword = err.validator
+def _explain(document: SourceDocument, err: _SchemaError) -> Iterator[Finding]:
+    path = err.path
+    keyword = err.keyword
     if keyword == "additionalProperties":
         yield from _unknown_keys(document, path, err)
         return
@@ -91,9 +120,9 @@ def _explain(document: SourceDocument, err: ValidationError) -> Iterator[Finding
     yield error(document.path, document.locate(path), "schema", _message(document, path, err))
 
 
-def _unknown_keys(document: SourceDocument, path: DocPath, err: ValidationError) -> Iterator[Finding]:
+def _unknown_keys(document: SourceDocument, path: DocPath, err: _SchemaError) -> Iterator[Finding]:
     known = sorted(err.schema.get("properties", {}))
-    for key in sorted(set(err.instance) - set(known)):
+    for key in sorted(set(err.value) - set(known)):
         where = f" in {_field(path)}" if path else ""
         yield error(
             document.path,
@@ -113,16 +142,16 @@ def _suggest(key: str, known: list[str]) -> str:
     return "allowed keys: " + ", ".join(known)
 
 
-def _missing_keys(document: SourceDocument, path: DocPath, err: ValidationError) -> Iterator[Finding]:
+def _missing_keys(document: SourceDocument, path: DocPath, err: _SchemaError) -> Iterator[Finding]:
     position = document.locate_key(path) if path else Position(1, 1)
-    for key in err.validator_value:
-        if key not in err.instance:
+    for key in err.expected:
+        if key not in err.value:
             where = _field(path) if path else "the file"
             yield error(document.path, position, "schema", f"{where} is missing required key '{key}'")
 
 
-def _message(document: SourceDocument, path: DocPath, err: ValidationError) -> str:
-    keyword, expected, value = err.validator, err.validator_value, err.instance
+def _message(document: SourceDocument, path: DocPath, err: _SchemaError) -> str:
+    keyword, expected, value = err.keyword, err.expected, err.value
     field = _field(path)
     got = _describe(value, path in document.quoted)
     if keyword == "type":
@@ -134,7 +163,7 @@ def _message(document: SourceDocument, path: DocPath, err: ValidationError) -> s
         return f"{field} must be {expected!r}, got {got}"
     if keyword in ("minimum", "maximum"):
         bound = "at least" if keyword == "minimum" else "at most"
-        when = _percentage_note(err)
+        when = " when audienceSizeType is PERCENTAGE" if err.conditional else ""
         return f"{field} must be {bound} {expected}{when}, got {got}"
     if keyword in ("minLength", "maxLength"):
         bound = "at least" if keyword == "minLength" else "at most"
@@ -145,10 +174,6 @@ def _message(document: SourceDocument, path: DocPath, err: ValidationError) -> s
     if keyword == "pattern":
         return f"{field} must match the pattern {expected}, got {got}"
     return f"{field}: {err.message}"
-
-
-def _percentage_note(err: ValidationError) -> str:
-    return " when audienceSizeType is PERCENTAGE" if "then" in err.absolute_schema_path else ""
 
 
 def _type_hint(expected: str, value: Any, quoted: bool) -> str:

@@ -263,3 +263,12 @@ def test_policy_option_names_another_file(tmp_path: Path, monkeypatch: pytest.Mo
     assert run(root, monkeypatch)[0] == 0
     code, found = run(root, monkeypatch, "--policy", "strict.yaml")
     assert (code, brief(found)) == (1, [("models/a.yaml", "min-matching-seed-size", 4)])
+
+
+def test_empty_policy_file_means_no_rules_with_a_warning(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = write_repo(tmp_path, {"models/m.yaml": model_text(minMatchingSeedSize=30)}, policy="# rules to come\n\n")
+    monkeypatch.chdir(root)
+    result = CliRunner().invoke(cli, ["check", "--format", "json"])
+    assert result.exit_code == 0
+    found = json.loads(result.output)["violations"]
+    assert [(f["path"], f["rule"], f["severity"]) for f in found] == [("policy.yaml", "policy", "warning")]
