@@ -83,6 +83,13 @@ def execute_check(options: CheckOptions) -> CheckOutcome:
     return CheckOutcome(result, EXIT_FINDINGS if failed else EXIT_OK, policy, root)
 
 
+def default_file_mode() -> int:
+    """The mode a new file gets from open() under the current umask (mkstemp makes 0600)."""
+    current = os.umask(0)
+    os.umask(current)
+    return 0o666 & ~current
+
+
 def write_output(text: str, destination: str) -> None:
     """Write a report atomically: readers never see a half-written file."""
     target = Path(destination)
@@ -91,6 +98,7 @@ def write_output(text: str, destination: str) -> None:
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
             stream.write(text)
+        os.chmod(temporary, default_file_mode())
         os.replace(temporary, target)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

@@ -19,6 +19,7 @@ from cam_gitops import __version__
 
 FORMATS_CHECK = ("text", "json", "sarif", "github")
 EXIT_INTERNAL = 3
+MARKDOWN_FINDINGS = 100  # a PR comment has a size limit; the full list is one command away
 EXIT_INTERRUPTED = 130
 
 POLICY_HELP = """\b
@@ -59,7 +60,7 @@ def _default_format(fmt: str | None) -> str:
 
 
 def _use_color(no_color: bool, output: str | None) -> bool:
-    if no_color or output or "NO_COLOR" in os.environ:
+    if no_color or output or os.environ.get("NO_COLOR"):
         return False
     return sys.stdout.isatty()
 
@@ -174,7 +175,10 @@ def _check_failed(outcome: Any, fmt: str, output: str | None, action: str) -> No
     if fmt == "markdown":
         lines = ["<!-- cam-gitops-plan -->", "### cam-gitops plan", "",
                  f"**{action} stopped: `cam-gitops check` failed** ({check_summary(result)})", ""]
-        lines += [f"- `{finding_line(f, Style())}`" for f in result.findings]
+        shown = result.findings[:MARKDOWN_FINDINGS]
+        lines += [f"- `{finding_line(f, Style())}`" for f in shown]
+        if len(result.findings) > len(shown):
+            lines.append(f"- ... and {len(result.findings) - len(shown)} more: run `cam-gitops check` locally")
         text = "\n".join(lines) + "\n"
     else:
         text = CHECK_REPORTERS.get(fmt, CHECK_REPORTERS["text"])(result, Style())

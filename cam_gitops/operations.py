@@ -10,7 +10,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cam_gitops.app import EXIT_FINDINGS, EXIT_OK, CheckOptions, CheckOutcome, execute_check, resolve_policy
+from cam_gitops.app import (
+    EXIT_FINDINGS,
+    EXIT_OK,
+    CheckOptions,
+    CheckOutcome,
+    default_file_mode,
+    execute_check,
+    resolve_policy,
+)
 from cam_gitops.apply import Accounts, Target, deleted_change, plan_target, run_parallel
 from cam_gitops.checker import CheckResult
 from cam_gitops.discovery import display_path, find_root
@@ -196,6 +204,7 @@ def write_new_file(path: Path, text: str) -> bool:
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
             stream.write(text)
+        os.chmod(temporary, default_file_mode())
         os.link(temporary, path)  # fails if path exists: never overwrite
         return True
     except FileExistsError:

@@ -5,6 +5,7 @@ Pure functions from results to text, picked from PLAN_REPORTERS / APPLY_REPORTER
 
 from __future__ import annotations
 
+import html
 import json
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -13,6 +14,7 @@ from cam_gitops.apply import ApplyResult
 from cam_gitops.findings import Finding, Position, Severity
 from cam_gitops.plan import CANNOT_UNSET, ERROR, NO_OP, UNMANAGED, UPDATE, Change, FieldChange, summarize
 from cam_gitops.reporters import Style, github_annotation, sarif_report
+from cam_gitops.rules import RuleInfo
 
 PATCH_NOTE = (
     "Fields a file leaves out keep their live value: UpdateConfiguredAudienceModel is a PATCH "
@@ -82,12 +84,22 @@ def plan_json(changes: Sequence[Change], style: Style) -> str:
     summary = summarize(changes)
     payload = {
         "changes": [
-            {"path": c.path or None, "arn": c.arn, "action": c.action, "diff": diff_dict(c.diff), "error": c.error,
-             "fields_not_in_file": list(c.unmanaged_fields)}  # fmt: skip
+            {
+                "path": c.path or None,
+                "arn": c.arn,
+                "action": c.action,
+                "diff": diff_dict(c.diff),
+                "error": c.error,
+                "fields_not_in_file": list(c.unmanaged_fields),
+            }
             for c in changes
         ],
-        "summary": {"update": summary.update, "no_op": summary.no_op, "errors": summary.errors,
-                    "unmanaged": summary.unmanaged},  # fmt: skip
+        "summary": {
+            "update": summary.update,
+            "no_op": summary.no_op,
+            "errors": summary.errors,
+            "unmanaged": summary.unmanaged,
+        },
     }
     return json.dumps(payload, indent=2, ensure_ascii=False) + "\n"
 
@@ -97,11 +109,21 @@ def _md_cell(text: str) -> str:
 
 
 def _md_value(value: Any) -> str:
-    return "`" + value_text(value).replace("`", "'") + "`"
+    # A `|` splits a GitHub table cell even inside a code span: escape it there too.
+    return "`" + _md_cell(value_text(value).replace("`", "'")) + "`"
+
+
+MARKDOWN_TABLE_ROWS = 200  # rows of the summary table before "... and N more"
+_MARKDOWN_TABLE_BUDGET = MARKDOWN_LIMIT // 2  # characters of summary + table, whatever the paths' length
+FULL_PLAN_HINT = "see the full plan artifact (`--format json`)"
 
 
 def plan_markdown(changes: Sequence[Change], style: Style, title: str = "cam-gitops plan") -> str:
-    """Plan as a compact PR comment: summary, table, and per-model diffs folded away."""
+    """Plan as a compact PR comment: summary, table, and per-model diffs folded away.
+
+    Always under MARKDOWN_LIMIT characters: beyond MARKDOWN_TABLE_ROWS rows the table says how
+    many more there are, and details that do not fit are left to the full plan artifact.
+    """
     summary = summarize(changes)
     out = [MARKDOWN_MARKER, f"### {title}", ""]
     out.append(f"**{summary.update} to update, {summary.no_op} unchanged, {summary.errors} "
@@ -112,27 +134,63 @@ def plan_markdown(changes: Sequence[Change], style: Style, title: str = "cam-git
         out += ["| | model file | model | action |", "|---|---|---|---|"]
         icons = {UPDATE: ":pencil2:", NO_OP: ":white_check_mark:", ERROR: ":x:", CANNOT_UNSET: ":x:",
                  UNMANAGED: ":grey_question:"}  # fmt: skip
+        size = sum(len(line) + 1 for line in out)
+        shown = 0
         for c in changes:
-            out.append(f"| {icons[c.action]} | `{_md_cell(_label(c))}` | `{_md_cell(short_arn(c.arn))}` | {c.action} |")
-    details = [_md_details(c) for c in changes if c.diff or c.error]
+            row = f"| {icons[c.action]} | `{_md_cell(_label(c))}` | `{_md_cell(short_arn(c.arn))}` | {c.action} |"
+            if shown >= MARKDOWN_TABLE_ROWS or size + len(row) + 1 > _MARKDOWN_TABLE_BUDGET:
+                break
+            out.append(row)
+            size += len(row) + 1
+            shown += 1
+        if shown < len(changes):
+            out += ["", f"... and {len(changes) - shown} more; {FULL_PLAN_HINT}"]
     body = "\n".join(out)
-    folded = "\n".join(details)
-    if len(body) + len(folded) > MARKDOWN_LIMIT:
-        folded = ("\n_Details are too long for a comment: see the full plan in the job's artifacts "
-                  "(`--format json`)._\n")  # fmt: skip
     footer = f"\n<sub>{PATCH_NOTE}</sub>\n"
+    budget = MARKDOWN_LIMIT - len(body) - len(footer) - 200  # room for the "left out" note
+    details: list[str] = []
+    left_out = 0
+    for c in changes:
+        if not (c.diff or c.error):
+            continue
+        block = _md_details(c)
+        if left_out or len(block) + 1 > budget:
+            left_out += 1
+            continue
+        details.append(block)
+        budget -= len(block) + 1
+    if left_out:
+        details.append(f"\n_Details of {left_out} more model{'s' if left_out != 1 else ''} are too long for a "
+                       f"comment: {FULL_PLAN_HINT}._\n")  # fmt: skip
+    folded = "\n".join(details)
     return body + "\n" + (folded + "\n" if folded else "") + footer
 
 
 def _md_details(change: Change) -> str:
-    lines = ["", f"<details><summary><code>{_label(change)}</code>: {change.action}</summary>", ""]
+    label = html.escape(_label(change), quote=False)
+    lines = ["", f"<details><summary><code>{label}</code>: {change.action}</summary>", ""]
     if change.diff:
         lines += ["| field | live | file |", "|---|---|---|"]
-        lines += [f"| `{d.field}` | {_md_value(d.before)} | {_md_value(d.after)} |" for d in change.diff]
+        lines += [f"| `{_md_cell(d.field)}` | {_md_value(d.before)} | {_md_value(d.after)} |" for d in change.diff]
     if change.error:
-        lines += ["", f"> {_md_cell(change.error)}"]
+        lines += ([""] if change.diff else []) + [f"> {_md_cell(change.error)}"]
     lines += ["", "</details>"]
     return "\n".join(lines)
+
+
+PLAN_RULES: dict[str, RuleInfo] = {
+    info.rule_id: info
+    for info in (
+        RuleInfo("plan-update", "Applying this file would update the live model.",
+                 "Review the field changes; merging applies them.", False),
+        RuleInfo("plan-error", "The live model could not be read (not found, access denied, ...).",
+                 "Check the ARN, the region and the plan role's permissions.", False),
+        RuleInfo("plan-cannot-unset", "A field was removed from the file, but the PATCH API cannot unset it.",
+                 "Put the field back with the value you want.", False),
+        RuleInfo("plan-unmanaged", "A live model no file manages, or whose file was deleted.",
+                 "Import it with `cam-gitops import`, or delete it in AWS if intended.", False),
+    )
+}  # fmt: skip
 
 
 def change_findings(changes: Sequence[Change]) -> list[Finding]:
@@ -158,7 +216,7 @@ def plan_github(changes: Sequence[Change], style: Style) -> str:
 
 def plan_sarif(changes: Sequence[Change], style: Style) -> str:
     """Plan errors and pending updates as SARIF results."""
-    return json.dumps(sarif_report(change_findings(changes)), indent=2) + "\n"
+    return json.dumps(sarif_report(change_findings(changes), PLAN_RULES), indent=2) + "\n"
 
 
 PlanReporter = Callable[[Sequence[Change], Style], str]
@@ -188,7 +246,8 @@ def apply_text(results: Sequence[ApplyResult], style: Style) -> str:
     colors = {"applied": "green", "failed": "red", "refused": "red", "no-op": None}
     for r in results:
         detail = r.error or ", ".join(d.field for d in r.diff)
-        lines.append(f"{r.path or '(no file)':<{width}}  {style.paint(f'{r.result:<12}', colors.get(r.result))}  {detail}")
+        painted = style.paint(f"{r.result:<12}", colors.get(r.result))
+        lines.append(f"{r.path or '(no file)':<{width}}  {painted}  {detail}".rstrip())
     lines.append("")
     lines.append(apply_summary_line(results))
     return "\n".join(lines) + "\n"
@@ -212,8 +271,14 @@ def apply_json(results: Sequence[ApplyResult], style: Style) -> str:
         counts[r.result] = counts.get(r.result, 0) + 1
     payload = {
         "results": [
-            {"path": r.path or None, "arn": r.arn, "result": r.result, "diff": diff_dict(r.diff), "error": r.error,
-             "attempts": r.attempts}  # fmt: skip
+            {
+                "path": r.path or None,
+                "arn": r.arn,
+                "result": r.result,
+                "diff": diff_dict(r.diff),
+                "error": r.error,
+                "attempts": r.attempts,
+            }
             for r in results
         ],
         "summary": counts,

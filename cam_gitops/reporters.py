@@ -6,14 +6,15 @@ Adding a format is one function and one entry in CHECK_REPORTERS. Nothing here p
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 from cam_gitops import __version__
 from cam_gitops.checker import CheckResult
 from cam_gitops.findings import Finding, Severity
-from cam_gitops.rules import RULES
+from cam_gitops.rules import RULES, RuleInfo
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://github.com/cam-gitops/cam-gitops#readme"
@@ -81,11 +82,15 @@ def check_json(result: CheckResult, style: Style) -> str:
     return json.dumps(payload, indent=2) + "\n"
 
 
-def sarif_report(findings: list[Finding]) -> dict[str, Any]:
-    """A SARIF 2.1.0 log with one run, a rule entry per known rule id and a result per finding."""
-    rule_ids = sorted(set(RULES) | {f.rule for f in findings})
+def sarif_report(findings: list[Finding], extra_rules: Mapping[str, RuleInfo] | None = None) -> dict[str, Any]:
+    """A SARIF 2.1.0 log with one run, a rule entry per known rule id and a result per finding.
+
+    extra_rules documents rule ids beyond RULES (the plan's, for instance).
+    """
+    known = {**RULES, **(extra_rules or {})}
+    rule_ids = sorted(set(known) | {f.rule for f in findings})
     index = {rule_id: i for i, rule_id in enumerate(rule_ids)}
-    rules = [_sarif_rule(rule_id) for rule_id in rule_ids]
+    rules = [_sarif_rule(rule_id, known.get(rule_id)) for rule_id in rule_ids]
     results = [
         {
             "ruleId": f.rule,
@@ -95,7 +100,7 @@ def sarif_report(findings: list[Finding]) -> dict[str, Any]:
             "locations": [
                 {
                     "physicalLocation": {
-                        "artifactLocation": {"uri": f.path, "uriBaseId": "%SRCROOT%"},
+                        "artifactLocation": {"uri": sarif_uri(f.path), "uriBaseId": "%SRCROOT%"},
                         "region": {"startLine": f.position.line, "startColumn": f.position.column},
                     }
                 }
@@ -118,8 +123,12 @@ def sarif_report(findings: list[Finding]) -> dict[str, Any]:
     return {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}
 
 
-def _sarif_rule(rule_id: str) -> dict[str, Any]:
-    info = RULES.get(rule_id)
+def sarif_uri(path: str) -> str:
+    """A repository-relative path as the URI reference SARIF requires (spaces, `#`, `%` escaped)."""
+    return quote(path, safe="/")
+
+
+def _sarif_rule(rule_id: str, info: RuleInfo | None) -> dict[str, Any]:
     summary = info.summary if info else rule_id
     help_text = info.help if info else summary
     if info and info.configurable:

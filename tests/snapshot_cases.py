@@ -1,0 +1,153 @@
+"""Fixed inputs of the reporter snapshot tests, shared with scripts/update-snapshots.py.
+
+Every snapshot file under tests/snapshots/ is SNAPSHOTS[name](), byte for byte. Change the
+inputs or a reporter, run `python scripts/update-snapshots.py`, and review the diff.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from cam_gitops.apply import APPLIED, FAILED, REFUSED, ApplyResult, deleted_change
+from cam_gitops.plan import NO_OP, UNMANAGED, Change, FieldChange, error_change, plan_model
+from cam_gitops.plan_reporters import apply_json, apply_text, plan_json, plan_markdown, plan_text
+from cam_gitops.reporters import Style
+
+SNAPSHOT_DIR = Path(__file__).parent / "snapshots"
+UPDATE_COMMAND = "python scripts/update-snapshots.py"
+
+ACCOUNT = "111122223333"
+OTHER_ACCOUNT = "444455556666"
+ROLE = f"arn:aws:iam::{ACCOUNT}:role/cleanrooms-ml-audience-writer"
+AUDIENCE_MODEL = f"arn:aws:cleanrooms-ml:us-east-1:{ACCOUNT}:audience-model/am-0001"
+
+
+def arn(name: str, region: str = "us-east-1", account: str = ACCOUNT) -> str:
+    """A configured audience model ARN with a readable id."""
+    return f"arn:aws:cleanrooms-ml:{region}:{account}:configured-audience-model/{name}"
+
+
+def live(name: str, **changes: Any) -> dict[str, Any]:
+    """A live model as GetConfiguredAudienceModel returns it (the fields plan compares)."""
+    data: dict[str, Any] = {
+        "configuredAudienceModelArn": arn(name),
+        "name": name,
+        "description": f"{name} lookalikes",
+        "audienceModelArn": AUDIENCE_MODEL,
+        "minMatchingSeedSize": 500,
+        "sharedAudienceMetrics": ["ALL"],
+        "outputConfig": {
+            "destination": {"s3Destination": {"s3Uri": f"s3://acme-aud/us/{name}/"}},
+            "roleArn": ROLE,
+        },
+        "audienceSizeConfig": {"audienceSizeType": "ABSOLUTE", "audienceSizeBins": [10000, 50000]},
+    }
+    data.update(changes)
+    return {k: v for k, v in data.items() if v is not None}
+
+
+def desired(name: str, **changes: Any) -> dict[str, Any]:
+    """What a model file asks for: the updatable fields of live(name), then changes (None drops a key)."""
+    data = {k: v for k, v in live(name).items() if k not in ("configuredAudienceModelArn", "name")}
+    data["minMatchingSeedSize"] = 1500
+    data.update(changes)
+    return {k: v for k, v in data.items() if v is not None}
+
+
+def plan_changes() -> list[Change]:
+    """One plan with every action: updates (nested and list fields), no-op, errors, cannot-unset, unmanaged."""
+    spring = plan_model(
+        "models/retail/spring.yaml",
+        arn("spring"),
+        desired(
+            "spring",
+            description="Spring lookalikes | owner retail-analytics",
+            sharedAudienceMetrics=["NONE"],
+            outputConfig={
+                "destination": {"s3Destination": {"s3Uri": "s3://acme-aud/us/retail/spring/"}},
+                "roleArn": f"{ROLE}-v2",
+            },
+            audienceSizeConfig={"audienceSizeType": "ABSOLUTE", "audienceSizeBins": [10000, 50000, 250000]},
+        ),
+        live("spring"),
+    )
+    summer = plan_model(
+        "models/retail/summer.yaml",
+        arn("summer"),
+        desired("summer", description="Summer `beach` lookalikes", audienceSizeConfig=None),
+        live("summer", description=None),
+    )
+    autumn = plan_model(
+        "models/eu/autumn.yaml",
+        arn("autumn", region="eu-west-1"),
+        desired("autumn", description=None),
+        live("autumn", minMatchingSeedSize=1500),
+    )
+    winter = plan_model(
+        "models/retail/winter.yaml",
+        arn("winter"),
+        desired("winter", description=None),
+        live("winter"),
+        removed_fields=("description",),
+    )
+    ghost = error_change(
+        "models/ghost.yaml",
+        arn("ghost"),
+        f"ResourceNotFoundException: configured audience model {arn('ghost')} not found",
+    )
+    foreign = error_change(
+        "models/partner/foreign.yaml",
+        arn("foreign", account=OTHER_ACCOUNT),
+        f"model is in account {OTHER_ACCOUNT} but the credentials are for account {ACCOUNT}; use credentials "
+        "of that account or --role-arn-template 'arn:aws:iam::{account}:role/NAME'",
+    )
+    deleted = deleted_change("models/retail/old.yaml", arn("old"))
+    orphan = Change(
+        "",
+        arn("orphan"),
+        UNMANAGED,
+        error="live model 'orphan' is not managed by any file; `cam-gitops import` can write one",
+    )
+    changes = [spring, summer, autumn, winter, ghost, foreign, deleted, orphan]
+    assert [c.action for c in changes] == [
+        "update", "update", NO_OP, "cannot-unset", "error", "error", UNMANAGED, UNMANAGED,
+    ]  # fmt: skip
+    return changes
+
+
+def apply_results() -> list[ApplyResult]:
+    """One apply with every outcome."""
+    by_path = {c.path: c for c in plan_changes()}
+    spring, winter = by_path["models/retail/spring.yaml"], by_path["models/retail/winter.yaml"]
+    return [
+        ApplyResult(spring.path, spring.arn, APPLIED, spring.diff, None, 1),
+        ApplyResult(
+            "models/retail/summer.yaml",
+            arn("summer"),
+            FAILED,
+            (FieldChange("description", None, "Summer `beach` lookalikes"),),
+            "ConflictException: the model is being updated; try again later",
+            4,
+        ),
+        ApplyResult("models/eu/autumn.yaml", arn("autumn", region="eu-west-1"), NO_OP),
+        ApplyResult(winter.path, winter.arn, FAILED, winter.diff, winter.error),
+        ApplyResult(
+            "models/partner/foreign.yaml",
+            arn("foreign", account=OTHER_ACCOUNT),
+            REFUSED,
+            (),
+            by_path["models/partner/foreign.yaml"].error,
+        ),
+        ApplyResult("models/retail/old.yaml", arn("old"), UNMANAGED, (), by_path["models/retail/old.yaml"].error),
+    ]
+
+
+SNAPSHOTS: dict[str, Callable[[], str]] = {
+    "plan.md": lambda: plan_markdown(plan_changes(), Style()),
+    "plan.txt": lambda: plan_text(plan_changes(), Style()),
+    "plan.json": lambda: plan_json(plan_changes(), Style()),
+    "apply.txt": lambda: apply_text(apply_results(), Style()),
+    "apply.json": lambda: apply_json(apply_results(), Style()),
+}
