@@ -90,16 +90,28 @@ def default_file_mode() -> int:
     return 0o666 & ~current
 
 
-def write_output(text: str, destination: str) -> None:
-    """Write a report atomically: readers never see a half-written file."""
-    target = Path(destination)
+def write_file(target: Path, text: str, *, overwrite: bool = True) -> bool:
+    """Write text to target atomically: readers never see a half-written file.
+
+    With overwrite=False an existing target is left untouched and False is returned.
+    """
     target.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
             stream.write(text)
         os.chmod(temporary, default_file_mode())
-        os.replace(temporary, target)
-    except BaseException:
+        if overwrite:
+            os.replace(temporary, target)
+        else:
+            os.link(temporary, target)  # fails if target exists: never overwrite
+        return True
+    except FileExistsError:
+        return False
+    finally:
         Path(temporary).unlink(missing_ok=True)
-        raise
+
+
+def write_output(text: str, destination: str) -> None:
+    """Write a report to a file, replacing it atomically."""
+    write_file(Path(destination), text)

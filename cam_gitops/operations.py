@@ -15,9 +15,9 @@ from cam_gitops.app import (
     EXIT_OK,
     CheckOptions,
     CheckOutcome,
-    default_file_mode,
     execute_check,
     resolve_policy,
+    write_file,
 )
 from cam_gitops.apply import Accounts, Target, deleted_change, plan_target, run_parallel
 from cam_gitops.checker import CheckResult
@@ -194,25 +194,6 @@ def model_yaml(live: Mapping[str, Any], schema_ref: str) -> str:
     return IMPORT_HEADER.format(schema=schema_ref) + yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
 
 
-def write_new_file(path: Path, text: str) -> bool:
-    """Create path with text atomically; False (and nothing written) when it already exists."""
-    import os
-    import tempfile
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        os.chmod(temporary, default_file_mode())
-        os.link(temporary, path)  # fails if path exists: never overwrite
-        return True
-    except FileExistsError:
-        return False
-    finally:
-        Path(temporary).unlink(missing_ok=True)
-
-
 def managed_arns(root: Path) -> dict[str, str]:
     """ARN -> file of every readable model file in the repository."""
     from cam_gitops.discovery import all_model_files
@@ -252,7 +233,7 @@ def import_models(accounts: Accounts, arns: Sequence[str], folder: Path, root: P
         target = folder / file_name_for(str(live.get("name", "")), arn)
         schema_ref = os.path.relpath(root / "schemas" / "configured-audience-model.schema.json", target.parent)
         shown = display_path(root, target)
-        if write_new_file(target, model_yaml(live, Path(schema_ref).as_posix())):
+        if write_file(target, model_yaml(live, Path(schema_ref).as_posix()), overwrite=False):
             results.append(ImportResult(arn, shown))
         else:
             results.append(ImportResult(arn, shown, "file exists; not overwritten (rename it or import elsewhere)"))
