@@ -17,7 +17,6 @@ from typing import Any, TypeVar
 from cam_gitops.aws import AwsError, CleanRoomsML
 from cam_gitops.model import Arn
 from cam_gitops.plan import (
-    CANNOT_UNSET,
     NO_OP,
     UNMANAGED,
     UPDATE,
@@ -80,7 +79,7 @@ class Accounts:
 
     @property
     def caller(self) -> str:
-        """The caller's account (STS GetCallerIdentity, asked once)."""
+        """The caller's account (STS GetCallerIdentity, asked once); AwsError without an identity."""
         with self._lock:
             if self._caller is None:
                 self._caller = self._base.caller_account()
@@ -158,14 +157,17 @@ class Applier:
 
     def apply(self, target: Target) -> ApplyResult:
         """Bring one model to the file's state and verify it; never raises."""
+        try:
+            self.accounts.for_account(_account(target.arn))
+        except AccountRefused as exc:
+            return ApplyResult(target.path, target.arn, REFUSED, (), str(exc))
+        except AwsError as exc:
+            return ApplyResult(target.path, target.arn, FAILED, (), f"{exc.code}: {exc.message}")
         change = plan_target(target, self.accounts)
         if change.action == NO_OP:
             return ApplyResult(target.path, target.arn, NO_OP)
-        if change.action == CANNOT_UNSET:
-            return ApplyResult(target.path, target.arn, FAILED, change.diff, change.error)
         if change.action != UPDATE:
-            refused = change.error is not None and "--role-arn-template" in change.error
-            return ApplyResult(target.path, target.arn, REFUSED if refused else FAILED, (), change.error)
+            return ApplyResult(target.path, target.arn, FAILED, change.diff, change.error)
         if self.dry_run:
             return ApplyResult(target.path, target.arn, WOULD_UPDATE, change.diff)
         return self._update(target, change)

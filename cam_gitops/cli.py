@@ -211,8 +211,7 @@ def plan(paths: tuple[str, ...], changed_since: str | None, fmt: str | None, out
     a field removed from a file is an error (cannot-unset) instead of a silent no-op.
     """
     from cam_gitops.aws import AwsError
-    from cam_gitops.operations import make_accounts, plan_exit_code, plan_targets
-    from cam_gitops.operations import collect_targets
+    from cam_gitops.operations import collect_targets, make_accounts, plan_exit_code, plan_targets
     from cam_gitops.plan_reporters import PLAN_REPORTERS
     from cam_gitops.reporters import Style
 
@@ -263,7 +262,7 @@ def apply(paths: tuple[str, ...], changed_since: str | None, dry_run: bool, repo
         _check_failed(targets.check, "text", None, "apply")
     try:
         accounts = make_accounts(options)
-        accounts.caller  # the account guard needs the caller's account before any update
+        _ = accounts.caller  # the account guard needs the caller's account before any update
         results = run_apply(targets, Applier(accounts, dry_run=dry_run), options.concurrency, _progress_reporter())
     except AwsError as exc:
         _aws_failure(exc)

@@ -24,6 +24,7 @@ from cam_gitops.checker import CheckResult
 from cam_gitops.discovery import display_path, find_root
 from cam_gitops.plan import UNMANAGED, Change, summarize
 
+
 @dataclass(frozen=True)
 class AwsRunOptions:
     """The inputs of a run that talks to AWS."""
@@ -124,7 +125,7 @@ def plan_targets(targets: Targets, accounts: Accounts, concurrency: int) -> list
     that is one error for the run, not one per model.
     """
     if targets.targets:
-        accounts.caller  # noqa: B018 - raises AwsError when there is no usable identity
+        _ = accounts.caller  # raises AwsError when there is no usable identity
     changes = run_parallel(targets.targets, lambda t: plan_target(t, accounts), concurrency)
     return sorted([*changes, *targets.deleted], key=lambda c: (c.path, c.arn))
 
@@ -171,6 +172,7 @@ class ImportResult:
     error: str | None = None
 
 
+# The ARN, then the updatable request keys, in the order people read them.
 IMPORT_ORDER = ("configuredAudienceModelArn", "description", "audienceModelArn", "minMatchingSeedSize",
                 "sharedAudienceMetrics", "outputConfig", "audienceSizeConfig")  # fmt: skip
 IMPORT_HEADER = "# yaml-language-server: $schema={schema}\n# Imported from AWS by cam-gitops import.\n"
@@ -188,10 +190,9 @@ def model_yaml(live: Mapping[str, Any], schema_ref: str) -> str:
     """The model file text for a live model: the updatable fields, in a readable order."""
     import yaml
 
-    from cam_gitops.model import UPDATABLE_FIELDS
-
-    data = {key: live[key] for key in IMPORT_ORDER if key in live and (key in UPDATABLE_FIELDS or key == IMPORT_ORDER[0])}
-    return IMPORT_HEADER.format(schema=schema_ref) + yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
+    data = {key: live[key] for key in IMPORT_ORDER if key in live}
+    text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
+    return IMPORT_HEADER.format(schema=schema_ref) + text
 
 
 def managed_arns(root: Path) -> dict[str, str]:
