@@ -69,11 +69,12 @@ def check_file(model_file: ModelFile, policy: Policy, keep_model: bool = False) 
 
 
 _WORKER_POLICY: Policy | None = None
+_WORKER_FILES: Sequence[ModelFile] = ()
 
 
-def _check_in_worker(model_file: ModelFile) -> FileResult:
+def _check_slice(bounds: tuple[int, int]) -> list[FileResult]:
     assert _WORKER_POLICY is not None
-    return check_file(model_file, _WORKER_POLICY)
+    return [check_file(f, _WORKER_POLICY) for f in _WORKER_FILES[bounds[0] : bounds[1]]]
 
 
 def _check_all(files: Sequence[ModelFile], policy: Policy, keep_models: bool, jobs: int) -> list[FileResult]:
@@ -81,11 +82,17 @@ def _check_all(files: Sequence[ModelFile], policy: Policy, keep_models: bool, jo
         return [check_file(f, policy, keep_models) for f in files]
     import multiprocessing
 
-    global _WORKER_POLICY
-    _WORKER_POLICY = policy  # inherited by the forked workers, never pickled per file
+    global _WORKER_POLICY, _WORKER_FILES
+    # Inherited by the forked workers: only slice bounds go to them, never a pickled file list.
+    _WORKER_POLICY, _WORKER_FILES = policy, files
+    size = max(1, len(files) // (jobs * 8))
+    slices = [(start, min(start + size, len(files))) for start in range(0, len(files), size)]
     context = multiprocessing.get_context("fork")
-    with context.Pool(jobs) as pool:
-        return pool.map(_check_in_worker, files, chunksize=max(1, len(files) // (jobs * 8)))
+    try:
+        with context.Pool(jobs) as pool:
+            return [result for chunk in pool.map(_check_slice, slices, chunksize=1) for result in chunk]
+    finally:
+        _WORKER_POLICY, _WORKER_FILES = None, ()
 
 
 def default_jobs() -> int:

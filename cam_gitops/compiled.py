@@ -33,6 +33,12 @@ _TYPE_TESTS: dict[str, Predicate] = {
 }
 
 
+# A lone character class (or `.`) repeated with `*` matches the empty string at position 0,
+# so a pattern (searched, not anchored) of that form accepts every string; compiling it is
+# not needed, and a large Unicode class costs milliseconds to compile on every run.
+_ALWAYS_FOUND = re.compile(r"(?:\[(?:[^\]\\]|\\.)*\]|\.)\*\Z")
+
+
 class UnsupportedSchema(ValueError):
     """The schema uses a keyword this compiler does not implement."""
 
@@ -99,7 +105,7 @@ class _Compiler:
         if "maxLength" in schema:
             high = schema["maxLength"]
             checks.append(lambda v: not isinstance(v, str) or len(v) <= high)
-        if "pattern" in schema:
+        if "pattern" in schema and not _ALWAYS_FOUND.match(schema["pattern"]):
             search = re.compile(schema["pattern"]).search
             checks.append(lambda v: not isinstance(v, str) or search(v) is not None)
         return checks
@@ -113,17 +119,14 @@ class _Compiler:
             high = schema["maxItems"]
             checks.append(lambda v: not isinstance(v, list) or len(v) <= high)
         if "items" in schema:
-            item = self.compile(schema["items"])
-            checks.append(lambda v: not isinstance(v, list) or all(item(i) for i in v))
+            checks.append(_items(self.compile(schema["items"])))
         return checks
 
     def objects(self, schema: Mapping[str, Any]) -> list[Predicate]:
         checks: list[Predicate] = []
         properties = {k: self.compile(s) for k, s in schema.get("properties", {}).items()}
         if properties:
-            checks.append(
-                lambda v: not isinstance(v, dict) or all(p(v[k]) for k, p in properties.items() if k in v)
-            )
+            checks.append(_properties(tuple(properties.items())))
         if "required" in schema:
             required = tuple(schema["required"])
             checks.append(lambda v: not isinstance(v, dict) or all(k in v for k in required))
@@ -145,12 +148,48 @@ class _Compiler:
         return lambda v: then(v) if test(v) else otherwise(v)
 
 
+# Plain loops rather than all(<generator>): the predicate runs on every file, and a generator
+# per call costs more than the checks themselves.
+
+
 def _all_of(checks: list[Predicate]) -> Predicate:
     if not checks:
         return lambda v: True
     if len(checks) == 1:
         return checks[0]
-    return lambda v: all(check(v) for check in checks)
+    frozen = tuple(checks)
+
+    def every(value: Any) -> bool:
+        for check in frozen:  # noqa: SIM110 - a loop, not all(<generator>): see above
+            if not check(value):
+                return False
+        return True
+
+    return every
+
+
+def _properties(properties: tuple[tuple[str, Predicate], ...]) -> Predicate:
+    def each_property(value: Any) -> bool:
+        if not isinstance(value, dict):
+            return True
+        for key, check in properties:  # noqa: SIM110
+            if key in value and not check(value[key]):
+                return False
+        return True
+
+    return each_property
+
+
+def _items(item: Predicate) -> Predicate:
+    def each_item(value: Any) -> bool:
+        if not isinstance(value, list):
+            return True
+        for element in value:  # noqa: SIM110
+            if not item(element):
+                return False
+        return True
+
+    return each_item
 
 
 def _is_number(value: Any) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,25 +61,41 @@ def select(root: Path, paths: Iterable[str], policy_file: Path) -> tuple[Selecti
     paths = list(paths)
     check_all = not paths
     selection = Selection()
+    real = _RealPaths()
+    policy_real = real.of_path(policy_file)
+    schemas_real = real.of_path(root / SCHEMAS_DIR)
+    cwd = Path.cwd()
+    cwd_text = str(cwd)
+    root_text = str(root)
     for given in paths:
-        path = Path(given)
-        if not path.exists() and not path.is_symlink():
-            raise UsageError(f"{given}: no such file or folder")
-        absolute = (Path.cwd() / path) if not path.is_absolute() else path
-        if _same_file(absolute, policy_file) or _is_schema(root, absolute):
+        regular = _regular_file(given)
+        absolute_real: str | None
+        if regular:  # the usual case, a plain file: one lstat instead of exists/is_dir/resolve
+            absolute = Path(cwd_text, given)
+            absolute_real = real.of(str(absolute), regular=True)
+        else:
+            path = Path(given)
+            if not path.exists() and not path.is_symlink():
+                raise UsageError(f"{given}: no such file or folder")
+            absolute = (cwd / path) if not path.is_absolute() else path
+            absolute_real = real.of_path(absolute)
+        if (policy_real is not None and absolute_real == policy_real) or (
+            absolute.suffix == ".json" and absolute_real is not None and os.path.dirname(absolute_real) == schemas_real
+        ):
             check_all = True
-        elif path.is_dir():
+        elif not regular and Path(given).is_dir():
             selection.files.extend(_walk(root, absolute))
         elif absolute.suffix.lower() in MODEL_SUFFIXES:
-            selection.files.append(ModelFile(absolute, display_path(root, absolute)))
+            selection.files.append(ModelFile(absolute, _display(root, root_text, absolute)))
         else:
             raise UsageError(f"{given}: not a model file (expected .yaml, .yml or .json)")
     if check_all:
         selection.files = all_model_files(root)
     selection.files = _unique(selection.files)
     kept: list[ModelFile] = []
+    root_real = str(root.resolve())
     for model_file in selection.files:
-        problem = escape_problem(root, model_file)
+        problem = _escape_problem(root_real, model_file, real)
         if problem:
             selection.refused.append(error(model_file.display_path, Position(1, 1), "path", problem))
         else:
@@ -89,32 +106,85 @@ def select(root: Path, paths: Iterable[str], policy_file: Path) -> tuple[Selecti
 
 def escape_problem(root: Path, model_file: ModelFile) -> str | None:
     """Why a file is refused for lying outside the repository, or None."""
+    return _escape_problem(str(root.resolve()), model_file, _RealPaths())
+
+
+def _escape_problem(root_real: str, model_file: ModelFile, real: _RealPaths) -> str | None:
     if model_file.display_path.startswith("../") or model_file.display_path == "..":
         return "refused: the path leads outside the repository (..); keep model files inside it"
-    real = model_file.fs_path.resolve()
-    if not real.is_relative_to(root.resolve()):
+    resolved = real.of(str(model_file.fs_path))
+    if resolved != root_real and not resolved.startswith(root_real.rstrip(os.sep) + os.sep):
         return "refused: the file is a link to outside the repository; keep model files inside it"
     return None
 
 
-def _walk(root: Path, folder: Path) -> Iterator[ModelFile]:
-    for current, dirs, files in os.walk(folder):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        for name in sorted(files):
-            if name.lower().endswith(MODEL_SUFFIXES) and not name.startswith("."):
-                full = Path(current) / name
-                yield ModelFile(full, display_path(root, full))
+class _RealPaths:
+    """Path.resolve() of many files, resolving each folder once: a file that is not a symbolic
+    link resolves to its folder's real path plus its name (what realpath computes, one lstat
+    instead of one per path component)."""
+
+    def __init__(self) -> None:
+        self._folders: dict[str, str] = {}
+        self._known: dict[str, str] = {}
+
+    def of(self, path: str, regular: bool = False) -> str:
+        """os.path.realpath(path); regular=True promises that path is a regular file, not a link."""
+        known = self._known.get(path)
+        if known is not None:
+            return known
+        absolute = os.path.abspath(path)
+        folder, name = os.path.split(absolute)
+        if not name or name in (".", "..") or ".." in path.split(os.sep):
+            real = os.path.realpath(path)  # `..` after a linked folder is not lexical
+        elif not regular and _is_link_or_missing(absolute):
+            real = os.path.realpath(absolute)
+        else:
+            real_folder = self._folders.get(folder)
+            if real_folder is None:
+                real_folder = self._folders[folder] = os.path.realpath(folder)
+            real = os.path.join(real_folder, name)
+        self._known[path] = real
+        return real
+
+    def of_path(self, path: Path) -> str | None:
+        try:
+            return self.of(str(path))
+        except OSError:
+            return None
 
 
-def _same_file(path: Path, other: Path) -> bool:
+def _regular_file(given: str) -> bool:
+    """Whether given names a regular file itself (not a link, not a folder)."""
     try:
-        return path.resolve() == other.resolve()
-    except OSError:
+        return stat.S_ISREG(os.lstat(given).st_mode)
+    except (OSError, ValueError):
         return False
 
 
-def _is_schema(root: Path, path: Path) -> bool:
-    return path.suffix == ".json" and path.resolve().parent == (root / SCHEMAS_DIR).resolve()
+def _is_link_or_missing(path: str) -> bool:
+    try:
+        return stat.S_ISLNK(os.lstat(path).st_mode)
+    except OSError:
+        return True
+
+
+def _display(root: Path, root_text: str, absolute: Path) -> str:
+    """display_path(root, absolute), without relpath's cost for the usual path inside the root."""
+    text = os.path.normpath(str(absolute))
+    if text.startswith(root_text) and text[len(root_text) : len(root_text) + 1] == os.sep:
+        return text[len(root_text) + 1 :].replace(os.sep, "/")
+    return display_path(root, absolute)
+
+
+def _walk(root: Path, folder: Path) -> Iterator[ModelFile]:
+    root_text = str(root)
+    for current, dirs, files in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        shown = _display(root, root_text, Path(current))
+        prefix = "" if shown == "." else shown + "/"
+        for name in sorted(files):
+            if name.lower().endswith(MODEL_SUFFIXES) and not name.startswith("."):
+                yield ModelFile(Path(current, name), prefix + name)
 
 
 def _unique(files: list[ModelFile]) -> list[ModelFile]:

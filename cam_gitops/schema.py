@@ -6,7 +6,6 @@ for a document that fails it, to list every error with a message that says what 
 
 from __future__ import annotations
 
-import difflib
 import functools
 import json
 from collections.abc import Iterable, Iterator, Mapping
@@ -136,6 +135,8 @@ def _suggest(key: str, known: list[str]) -> str:
     for candidate in known:
         if candidate.lower() == key.lower():
             return f"did you mean '{candidate}'? (keys are case-sensitive)"
+    import difflib  # only to explain an unknown key: keep it off the start-up path
+
     close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
     if close:
         return f"did you mean '{close[0]}'?"

@@ -137,6 +137,11 @@ def main(
 
     Point boto3 at it with AWS_ENDPOINT_URL=http://HOST:PORT. Faults apply to
     CleanRoomsML requests only. Stops cleanly on SIGTERM or SIGINT.
+
+    \b
+    Debug route (unsigned, not an AWS API): GET /_emulator/requests answers
+    {"total": N, "operations": {"service:Operation": N}, "statuses": {"200": N}},
+    the requests served so far (e.g. to count the API calls a run made).
     """
     if not allow_remote and not is_loopback(host):
         _fail(ctx, f"refusing non-loopback host {host!r}; pass --allow-remote to allow it", 2)

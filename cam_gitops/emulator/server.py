@@ -33,6 +33,8 @@ from .seed import apply_seed, read_seed_file
 from .store import DEFAULT_REGION, Store
 
 LOOPBACK_NAMES = frozenset({"localhost", "ip6-localhost"})
+#: Unsigned ``GET`` here answers the request counts as JSON (a debug route, not an AWS one).
+DEBUG_REQUESTS_PATH = "/_emulator/requests"
 
 
 class RequestRecord(NamedTuple):
@@ -256,7 +258,31 @@ class EmulatorServer:
 
     # ----- WSGI ----------------------------------------------------------------------------
 
+    def request_counts(self) -> dict[str, Any]:
+        """The request log summed up: total, and per ``service:operation`` and status."""
+        counts: dict[str, int] = {}
+        statuses: dict[str, int] = {}
+        records = self.requests
+        for item in records:
+            key = f"{item.service}:{item.operation}"
+            counts[key] = counts.get(key, 0) + 1
+            statuses[str(item.status_code)] = statuses.get(str(item.status_code), 0) + 1
+        return {"total": len(records), "operations": counts, "statuses": statuses}
+
+    def _debug(self, environ: WSGIEnviron, start_response: StartResponse) -> Iterable[bytes]:
+        """``GET /_emulator/requests``: request counts as JSON (not an AWS route, not logged)."""
+        import json
+
+        if str(environ.get("REQUEST_METHOD", "GET")).upper() != "GET":
+            start_response("405 Method Not Allowed", [("Content-Type", "text/plain"), ("Allow", "GET")])
+            return [b"GET only\n"]
+        payload = json.dumps(self.request_counts(), sort_keys=True).encode("utf-8")
+        start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))])
+        return [payload]
+
     def _wsgi(self, environ: WSGIEnviron, start_response: StartResponse) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") == DEBUG_REQUESTS_PATH and not environ.get("HTTP_AUTHORIZATION"):
+            return self._debug(environ, start_response)
         scope = parse_credential_scope(environ.get("HTTP_AUTHORIZATION"))
         if scope is not None and scope.service == self.model.signing_name:
             context = CallContext(
@@ -307,7 +333,82 @@ class EmulatorServer:
                 if emulator.verbose:
                     super().log_request(code, size)
 
+            def run_wsgi(self) -> None:
+                # werkzeug closes every connection after one response (and then waits up to
+                # 10 ms to drain it), so every call would pay a new TCP connection and a new
+                # thread. CleanRoomsML requests, whose body length is always known, are
+                # answered here on a kept-alive connection instead; the rest goes to werkzeug.
+                if not emulator._serve_kept_alive(self):
+                    super().run_wsgi()
+
         return Handler
+
+    def _serve_kept_alive(self, handler: Any) -> bool:
+        """Serve a CleanRoomsML request on a keep-alive connection; False to leave it to werkzeug."""
+        headers = handler.headers
+        scope = parse_credential_scope(headers.get("Authorization"))
+        if (
+            scope is None
+            or scope.service != self.model.signing_name
+            or handler.request_version != "HTTP/1.1"
+            or headers.get("Transfer-Encoding")
+            or headers.get("Expect")
+        ):
+            return False
+        try:
+            length = int(headers.get("Content-Length") or 0)
+        except ValueError:
+            return False
+        body = handler.rfile.read(length) if length > 0 else b""
+        raw_path = handler.path
+        path, _, query = raw_path.partition("?")
+        environ: WSGIEnviron = {
+            "REQUEST_METHOD": handler.command,
+            "REQUEST_URI": raw_path,
+            "RAW_URI": raw_path,
+            "PATH_INFO": path,
+            "QUERY_STRING": query,
+            "CONTENT_TYPE": headers.get("Content-Type", ""),
+            "CONTENT_LENGTH": str(len(body)),
+            "SERVER_PROTOCOL": handler.request_version,
+            "wsgi.input": io.BytesIO(body),
+            "werkzeug.socket": handler.connection,
+        }
+        for name, value in headers.items():
+            key = "HTTP_" + name.upper().replace("-", "_")
+            if key not in ("HTTP_CONTENT_TYPE", "HTTP_CONTENT_LENGTH"):
+                environ[key] = value
+        reply: list[Any] = []
+
+        def start_response(status: str, response_headers: list[tuple[str, str]], *_exc: Any) -> Any:
+            reply[:] = [status, response_headers]
+            return None
+
+        try:
+            chunks = b"".join(self._wsgi(environ, start_response))
+        except ConnectionError:  # a dropped connection (fault injection): write nothing, close
+            handler.close_connection = True
+            return True
+        except Exception:  # like werkzeug: a 500, and the connection is closed
+            handler.close_connection = True
+            reply[:] = ["500 Internal Server Error", [("Content-Type", "text/plain")]]
+            chunks = b"Internal Server Error"
+            with contextlib.suppress(Exception):
+                import traceback
+
+                handler.log_error("error on request:\n%s", traceback.format_exc())
+        status, response_headers = reply
+        code, _, reason = status.partition(" ")
+        lines = [f"HTTP/1.1 {code} {reason}\r\n"]
+        lines += [f"{name}: {value}\r\n" for name, value in response_headers if name.lower() != "content-length"]
+        lines.append(f"Content-Length: {len(chunks)}\r\n")
+        if handler.close_connection:
+            lines.append("Connection: close\r\n")
+        lines.append("\r\n")
+        handler.wfile.write("".join(lines).encode("latin-1") + chunks)
+        handler.wfile.flush()
+        handler.log_request(int(code), len(chunks))
+        return True
 
 
 def _listen(host: str, port: int) -> socket.socket:
