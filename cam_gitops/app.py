@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -95,6 +94,8 @@ def write_file(target: Path, text: str, *, overwrite: bool = True) -> bool:
 
     With overwrite=False an existing target is left untouched and False is returned.
     """
+    import tempfile  # not on the start-up path of a check that prints to the terminal
+
     target.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
     try:
