@@ -57,8 +57,12 @@ def live_record(data: dict[str, Any]) -> dict[str, Any]:
     """The live state of a model file's model: differs in minMatchingSeedSize and sharedAudienceMetrics."""
     arn = data["configuredAudienceModelArn"]
     record = {key: value for key, value in data.items() if key != "description"}
-    record.update(name=arn.rsplit("/", 1)[-1][:20], minMatchingSeedSize=500, sharedAudienceMetrics=["ALL"],
-                  description="stale description")  # fmt: skip
+    record.update(
+        name=arn.rsplit("/", 1)[-1][:20],
+        minMatchingSeedSize=500,
+        sharedAudienceMetrics=["ALL"],
+        description="stale description",
+    )
     return record
 
 
@@ -82,12 +86,24 @@ class Emulator:
 
     def __init__(self, seed: Path, workdir: Path) -> None:
         self.log = workdir / f"emulator-{time.monotonic_ns()}.log"
-        argv = [sys.executable, "-m", "cam_gitops.emulator", "--host", "127.0.0.1", "--port", "0",
-                "--seed", str(seed), "--latency-ms", str(LATENCY_MS)]  # fmt: skip
+        argv = [
+            sys.executable,
+            "-m",
+            "cam_gitops.emulator",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--seed",
+            str(seed),
+            "--latency-ms",
+            str(LATENCY_MS),
+        ]
         env = isolated_aws_env(workdir)
         with self.log.open("w") as log:
-            self.process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                            env=env)  # fmt: skip
+            self.process = subprocess.Popen(
+                argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env
+            )
         deadline = time.monotonic() + STARTUP_TIMEOUT_S
         self.url = ""
         while time.monotonic() < deadline:
@@ -135,8 +151,15 @@ def run_apply(repo: Path, server: Emulator, workdir: Path, *args: str) -> dict[s
     before_children = resource.getrusage(resource.RUSAGE_CHILDREN)
     before_emulator = server.cpu_seconds()
     start = time.perf_counter()
-    completed = subprocess.run([CAM_GITOPS, "apply", *args], cwd=repo, env=env, capture_output=True,
-                               stdin=subprocess.DEVNULL, timeout=900, check=False)  # fmt: skip
+    completed = subprocess.run(
+        [CAM_GITOPS, "apply", *args],
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        stdin=subprocess.DEVNULL,
+        timeout=900,
+        check=False,
+    )
     wall = time.perf_counter() - start
     after_children = resource.getrusage(resource.RUSAGE_CHILDREN)
     if completed.returncode != 0:
@@ -170,21 +193,35 @@ def throughput(sizes: list[int], concurrencies: list[int], runs: int, full: bool
                 with emulator(seed, workdir) as server:
                     samples.append(run_apply(repo, server, workdir, "--concurrency", str(concurrency)))
                 if samples[-1]["calls"] != CALLS_PER_MODEL * count:
-                    raise RuntimeError(f"expected {CALLS_PER_MODEL * count} CleanRoomsML calls, "
-                                       f"the emulator served {samples[-1]['calls']:.0f}")  # fmt: skip
+                    raise RuntimeError(
+                        f"expected {CALLS_PER_MODEL * count} CleanRoomsML calls, "
+                        f"the emulator served {samples[-1]['calls']:.0f}"
+                    )
             wall = median([s["wall"] for s in samples])
             ideal = count * IDEAL_PER_MODEL_S / concurrency
             cpu = median([s["cpu"] for s in samples])
             emulator_cpu = median([s["emulator_cpu"] for s in samples])
-            rows.append([f"{count:,}", str(concurrency), fmt_seconds(wall), f"{count / wall:.1f}",
-                         fmt_seconds(ideal), f"{ideal / wall:.2f}", f"{cpu / wall:.0%}",
-                         f"{emulator_cpu / wall:.0%}"])  # fmt: skip
+            rows.append(
+                [
+                    f"{count:,}",
+                    str(concurrency),
+                    fmt_seconds(wall),
+                    f"{count / wall:.1f}",
+                    fmt_seconds(ideal),
+                    f"{ideal / wall:.2f}",
+                    f"{cpu / wall:.0%}",
+                    f"{emulator_cpu / wall:.0%}",
+                ]
+            )
             print(f"N={count:,} C={concurrency}: {fmt_seconds(wall)}, efficiency {ideal / wall:.2f}", file=sys.stderr)
-    text = table(["N", "concurrency", "wall", "models/s", "ideal", "efficiency", "cam-gitops CPU",
-                  "emulator CPU"], rows)  # fmt: skip
-    header = (f"cam-gitops apply against the emulator (--latency-ms {LATENCY_MS}), every model needing an update; "
-              f"median of {runs} run(s), whole process; ideal = N x {CALLS_PER_MODEL} calls x {LATENCY_MS} ms / "
-              "concurrency; CPU columns are CPU seconds / wall (100% = one core)")  # fmt: skip
+    text = table(
+        ["N", "concurrency", "wall", "models/s", "ideal", "efficiency", "cam-gitops CPU", "emulator CPU"], rows
+    )
+    header = (
+        f"cam-gitops apply against the emulator (--latency-ms {LATENCY_MS}), every model needing an update; "
+        f"median of {runs} run(s), whole process; ideal = N x {CALLS_PER_MODEL} calls x {LATENCY_MS} ms / "
+        "concurrency; CPU columns are CPU seconds / wall (100% = one core)"
+    )
     return "\n".join([header, text, *notes])
 
 
@@ -228,8 +265,10 @@ def changed_since(total: int, runs: int, workdir: Path) -> str:
         [f"apply --changed-since HEAD~1 ({total:,} files, 1 changed)", fmt_seconds(a), f"{max(calls_many):.0f}"],
         [f"apply {relative} (1-file repo)", fmt_seconds(b), f"{max(calls_one):.0f}"],
     ]
-    header = (f"Cost grows with the change: median of {runs} interleaved runs; API calls = every request the "
-              "emulator served (CleanRoomsML + STS)")  # fmt: skip
+    header = (
+        f"Cost grows with the change: median of {runs} interleaved runs; API calls = every request the "
+        "emulator served (CleanRoomsML + STS)"
+    )
     return "\n".join([header, table(["run", "wall", "API calls"], rows), f"ratio: {a / b:.2f}x the 1-model time"])
 
 
@@ -238,10 +277,18 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="N = 100 only, one run, changed-since on 1,000 files")
     parser.add_argument("--full", action="store_true", help="also concurrency 1 at N = 1,000 (~150 s)")
     parser.add_argument("--runs", type=int, default=None, help="runs per configuration (default 3, --quick 1)")
-    parser.add_argument("--sizes", type=lambda s: [int(x) for x in s.split(",")], default=None,
-                        help="comma-separated N values (default 100,1000)")  # fmt: skip
-    parser.add_argument("--concurrency", type=lambda s: [int(x) for x in s.split(",")], default=[1, 8, 16, 32],
-                        help="comma-separated concurrency values (default 1,8,16,32)")  # fmt: skip
+    parser.add_argument(
+        "--sizes",
+        type=lambda s: [int(x) for x in s.split(",")],
+        default=None,
+        help="comma-separated N values (default 100,1000)",
+    )
+    parser.add_argument(
+        "--concurrency",
+        type=lambda s: [int(x) for x in s.split(",")],
+        default=[1, 8, 16, 32],
+        help="comma-separated concurrency values (default 1,8,16,32)",
+    )
     parser.add_argument(
         "--changed-total",
         type=int,

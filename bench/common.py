@@ -36,13 +36,19 @@ TEAMS = {
     "media": ("eu-west-1", "s3://acme-cleanrooms-audiences-eu/eu/media/", "-eu"),
     "finance": ("us-east-1", "s3://acme-cleanrooms-audiences/us/finance/", ""),
 }
-PURPOSES = ("lookalikes of high-value loyalty members", "win-back of lapsed customers", "seasonal campaign reach",
-            "cross-sell to recent buyers", "newsletter subscribers expansion")  # fmt: skip
+PURPOSES = (
+    "lookalikes of high-value loyalty members",
+    "win-back of lapsed customers",
+    "seasonal campaign reach",
+    "cross-sell to recent buyers",
+    "newsletter subscribers expansion",
+)
 INVALID_SHARE = 0.05
 
 
-def model_data(index: int, rng: random.Random, *, account: str = ACCOUNT, region: str | None = None,
-               team: str | None = None) -> tuple[str, dict[str, Any]]:  # fmt: skip
+def model_data(
+    index: int, rng: random.Random, *, account: str = ACCOUNT, region: str | None = None, team: str | None = None
+) -> tuple[str, dict[str, Any]]:
     """(team, model file content): a policy-valid model, ABSOLUTE or PERCENTAGE (about 1 in 3)."""
     team = team or rng.choice(sorted(TEAMS))
     team_region, prefix, role_suffix = TEAMS[team]
@@ -94,8 +100,15 @@ def render(data: dict[str, Any], suffix: str) -> str:
     return header + yaml.safe_dump(data, sort_keys=False, width=200)
 
 
-def write_models(models_dir: Path, count: int, *, seed: int = 1, invalid_share: float = INVALID_SHARE,
-                 json_share: float = 0.2, **kwargs: Any) -> list[tuple[Path, dict[str, Any]]]:  # fmt: skip
+def write_models(
+    models_dir: Path,
+    count: int,
+    *,
+    seed: int = 1,
+    invalid_share: float = INVALID_SHARE,
+    json_share: float = 0.2,
+    **kwargs: Any,
+) -> list[tuple[Path, dict[str, Any]]]:
     """count model files under models_dir/<team>/, deterministic for a seed; returns (path, data)."""
     rng = random.Random(seed)
     written = []
@@ -119,12 +132,25 @@ def make_repo(root: Path, count: int, **kwargs: Any) -> list[tuple[Path, dict[st
     return write_models(root / "models", count, **kwargs)
 
 
-def timed(argv: Sequence[str], cwd: Path, env: dict[str, str] | None = None, timeout: float = 900,
-          ok: Callable[[int], bool] = lambda _: True) -> float:  # fmt: skip
+def timed(
+    argv: Sequence[str],
+    cwd: Path,
+    env: dict[str, str] | None = None,
+    timeout: float = 900,
+    ok: Callable[[int], bool] = lambda _: True,
+) -> float:
     """Wall time of one whole process, in seconds."""
     start = time.perf_counter()
-    completed = subprocess.run(list(argv), cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                               stdin=subprocess.DEVNULL, timeout=timeout, check=False)  # fmt: skip
+    completed = subprocess.run(
+        list(argv),
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        timeout=timeout,
+        check=False,
+    )
     elapsed = time.perf_counter() - start
     if not ok(completed.returncode):
         raise RuntimeError(f"{argv[0]} exited {completed.returncode}: {completed.stderr.decode()[-2000:]}")
@@ -168,10 +194,15 @@ def isolated_aws_env(workdir: Path, endpoint: str | None = None, account: str = 
     """Environment with fake credentials: nothing from ~/.aws is read, every call goes to loopback."""
     env = {k: v for k, v in bench_env().items() if not k.startswith("AWS_")}
     env.update(
-        AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_DEFAULT_REGION="us-east-1",
-        AWS_CONFIG_FILE=str(workdir / "no-aws-config"), AWS_SHARED_CREDENTIALS_FILE=str(workdir / "no-aws-creds"),
-        AWS_EC2_METADATA_DISABLED="true", MOTO_ACCOUNT_ID=account, NO_COLOR="1",
-    )  # fmt: skip
+        AWS_ACCESS_KEY_ID="bench",
+        AWS_SECRET_ACCESS_KEY="bench",
+        AWS_DEFAULT_REGION="us-east-1",
+        AWS_CONFIG_FILE=str(workdir / "no-aws-config"),
+        AWS_SHARED_CREDENTIALS_FILE=str(workdir / "no-aws-creds"),
+        AWS_EC2_METADATA_DISABLED="true",
+        MOTO_ACCOUNT_ID=account,
+        NO_COLOR="1",
+    )
     if endpoint:
         env["AWS_ENDPOINT_URL"] = endpoint
     return env

@@ -38,8 +38,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer runs, N up to 1,000 (smoke test)")
     parser.add_argument("--runs", type=int, default=None, help="runs per tool and N (default 5, --quick 3)")
-    parser.add_argument("--sizes", type=lambda s: [int(x) for x in s.split(",")], default=None,
-                        help="comma-separated N values")  # fmt: skip
+    parser.add_argument(
+        "--sizes", type=lambda s: [int(x) for x in s.split(",")], default=None, help="comma-separated N values"
+    )
     args = parser.parse_args()
     sizes = args.sizes or ([1, 100, 1000] if args.quick else [1, 100, 1000, 10000])
     runs = max(1, args.runs or (3 if args.quick else 5))
@@ -66,9 +67,11 @@ def main() -> int:
             a, b = median(ours), median(theirs)
             rows.append([f"{count:,}", fmt_seconds(a), fmt_seconds(b), f"{a / b:.3f} (1/{b / a:.1f})"])
             print(f"N={count:,}: cam-gitops {fmt_seconds(a)}, check-jsonschema {fmt_seconds(b)}", file=sys.stderr)
-    print(f"cam-gitops check vs check-jsonschema: median wall time of {runs} interleaved runs per tool, whole "
-          f"processes, both given the same explicit file list (as pre-commit passes them), .pyc caching on for both; "
-          f"{os.cpu_count()} CPUs, Python {platform.python_version()}")  # fmt: skip
+    print(
+        f"cam-gitops check vs check-jsonschema: median wall time of {runs} interleaved runs per tool, whole "
+        f"processes, both given the same explicit file list (as pre-commit passes them), .pyc caching on for both; "
+        f"{os.cpu_count()} CPUs, Python {platform.python_version()}"
+    )
     print(table(["N files", "cam-gitops check", "check-jsonschema", "ratio (ours/theirs)"], rows))
     return 0
 

@@ -69,8 +69,12 @@ def execute_check(options: CheckOptions) -> CheckOutcome:
     else:
         policy = empty_policy(policy_display)
         notes.append(
-            warning(policy_display, Position(1, 1), "policy",
-                    "no policy.yaml found: only the schema is checked; add one to enforce org rules")  # fmt: skip
+            warning(
+                policy_display,
+                Position(1, 1),
+                "policy",
+                "no policy.yaml found: only the schema is checked; add one to enforce org rules",
+            )
         )
     selection, complete = select(root, options.paths, policy_path)
     jobs = 1 if options.keep_models else default_jobs()

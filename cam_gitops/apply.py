@@ -140,9 +140,11 @@ def plan_target(target: Target, accounts: Accounts) -> Change:
 def deleted_change(path: str, arn: str) -> Change:
     """A file deleted from the repository: reported, never deleted in AWS."""
     return Change(
-        path, arn, UNMANAGED,
+        path,
+        arn,
+        UNMANAGED,
         error="file deleted: the model stays in AWS (cam-gitops never deletes); delete it there if intended",
-    )  # fmt: skip
+    )
 
 
 @dataclass
@@ -190,8 +192,14 @@ class Applier:
         left = diff_fields(target.desired, live)
         if left:
             fields = ", ".join(c.field for c in left)
-            return ApplyResult(target.path, target.arn, FAILED, change.diff,
-                               f"update accepted but read-back differs in {fields}", attempts)  # fmt: skip
+            return ApplyResult(
+                target.path,
+                target.arn,
+                FAILED,
+                change.diff,
+                f"update accepted but read-back differs in {fields}",
+                attempts,
+            )
         return ApplyResult(target.path, target.arn, APPLIED, change.diff, None, attempts)
 
 

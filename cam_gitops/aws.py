@@ -122,9 +122,7 @@ class CleanRoomsML:
     def assume(self, role_arn: str) -> CleanRoomsML:
         """The same adapter for the identity of an assumed role (STS AssumeRole)."""
         region = self._session.region_name or "us-east-1"
-        response = call(
-            self._client("sts", region).assume_role, RoleArn=role_arn, RoleSessionName="cam-gitops-apply"
-        )
+        response = call(self._client("sts", region).assume_role, RoleArn=role_arn, RoleSessionName="cam-gitops-apply")
         credentials = response["Credentials"]
         session = boto3.Session(
             aws_access_key_id=credentials["AccessKeyId"],

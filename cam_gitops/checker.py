@@ -16,6 +16,8 @@ from cam_gitops.policy import Policy
 from cam_gitops.rules import CHECKS, apply_rules
 from cam_gitops.schema import MODEL_SCHEMA, validate
 
+FILE_START = Position(1, 1)
+
 # Below this many files a second process costs more than it saves (fork plus result transfer).
 PARALLEL_THRESHOLD = 300
 
@@ -27,7 +29,7 @@ class FileResult:
     path: str
     findings: tuple[Finding, ...]
     arn: str | None = None
-    arn_position: Position = Position(1, 1)
+    arn_position: Position = FILE_START
     model: ModelSpec | None = None
 
 
@@ -133,8 +135,12 @@ def _duplicate_arns(results: Sequence[FileResult]) -> list[Finding]:
         for owner in owners:
             others = ", ".join(o.path for o in owners if o is not owner)
             findings.append(
-                error(owner.path, owner.arn_position, "duplicate-arn",
-                      f"{arn} is also managed by {others}; keep exactly one file per model")  # fmt: skip
+                error(
+                    owner.path,
+                    owner.arn_position,
+                    "duplicate-arn",
+                    f"{arn} is also managed by {others}; keep exactly one file per model",
+                )
             )
     return findings
 
@@ -155,14 +161,22 @@ def _apply_waivers(
     for index, waiver in enumerate(policy.waivers):
         if waiver.expired(today):
             kept.append(
-                error(policy.path, waiver.position, "waiver-expired",
-                      f"waiver of {waiver.rule} for {waiver.path} expired on {waiver.expires.isoformat()}; "
-                      "fix the model or renew the waiver with a reason")  # fmt: skip
+                error(
+                    policy.path,
+                    waiver.position,
+                    "waiver-expired",
+                    f"waiver of {waiver.rule} for {waiver.path} expired on {waiver.expires.isoformat()}; "
+                    "fix the model or renew the waiver with a reason",
+                )
             )
         elif not used[index] and (complete or any(waiver.applies_to(p, waiver.rule) for p in checked)):
             kept.append(
-                warning(policy.path, waiver.position, "waiver-unused",
-                        f"waiver of {waiver.rule} for {waiver.path} waives nothing; remove it")  # fmt: skip
+                warning(
+                    policy.path,
+                    waiver.position,
+                    "waiver-unused",
+                    f"waiver of {waiver.rule} for {waiver.path} waives nothing; remove it",
+                )
             )
     return kept, waived
 

@@ -107,8 +107,13 @@ def cli() -> None:
 @cli.command(epilog=POLICY_HELP)
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--policy", "policy_file", metavar="FILE", help="Policy file (default: policy.yaml at the root).")
-@click.option("--format", "fmt", type=click.Choice(FORMATS_CHECK), default=None,
-              help="Output format (default: text; github when GITHUB_ACTIONS=true).")  # fmt: skip
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS_CHECK),
+    default=None,
+    help="Output format (default: text; github when GITHUB_ACTIONS=true).",
+)
 @click.option("--output", "-o", metavar="FILE", help="Write the report to FILE instead of standard output.")
 @click.option("--strict", is_flag=True, help="Fail on warnings too.")
 @click.option("--no-color", is_flag=True, help="No colour (also: NO_COLOR=1).")
@@ -137,17 +142,35 @@ def _aws_options(function: Callable[..., Any]) -> Callable[..., Any]:
     """Options shared by the commands that talk to AWS."""
     options = [
         click.option("--policy", "policy_file", metavar="FILE", help="Policy file (default: policy.yaml at the root)."),
-        click.option("--concurrency", type=click.IntRange(1, 64), default=8, show_default=True,
-                     help="Models worked on in parallel."),
-        click.option("--max-attempts", type=click.IntRange(1, 20), default=8, show_default=True,
-                     help="Attempts per AWS call; throttling, 5xx and dropped connections are retried with backoff."),
-        click.option("--retry-mode", type=click.Choice(["standard", "adaptive"]), default="standard",
-                     show_default=True, help="botocore retry mode (adaptive also rate-limits the client)."),
-        click.option("--role-arn-template", metavar="TEMPLATE",
-                     help="Assume this role for models in another account, e.g. "
-                          "'arn:aws:iam::{account}:role/cam-gitops-apply'. Without it such models are refused."),
+        click.option(
+            "--concurrency",
+            type=click.IntRange(1, 64),
+            default=8,
+            show_default=True,
+            help="Models worked on in parallel.",
+        ),
+        click.option(
+            "--max-attempts",
+            type=click.IntRange(1, 20),
+            default=8,
+            show_default=True,
+            help="Attempts per AWS call; throttling, 5xx and dropped connections are retried with backoff.",
+        ),
+        click.option(
+            "--retry-mode",
+            type=click.Choice(["standard", "adaptive"]),
+            default="standard",
+            show_default=True,
+            help="botocore retry mode (adaptive also rate-limits the client).",
+        ),
+        click.option(
+            "--role-arn-template",
+            metavar="TEMPLATE",
+            help="Assume this role for models in another account, e.g. "
+            "'arn:aws:iam::{account}:role/cam-gitops-apply'. Without it such models are refused.",
+        ),
         click.option("--no-color", is_flag=True, help="No colour (also: NO_COLOR=1)."),
-    ]  # fmt: skip
+    ]
     for option in reversed(options):
         function = option(function)
     return function
@@ -173,8 +196,13 @@ def _check_failed(outcome: Any, fmt: str, output: str | None, action: str) -> No
 
     result = outcome.result
     if fmt == "markdown":
-        lines = ["<!-- cam-gitops-plan -->", "### cam-gitops plan", "",
-                 f"**{action} stopped: `cam-gitops check` failed** ({check_summary(result)})", ""]
+        lines = [
+            "<!-- cam-gitops-plan -->",
+            "### cam-gitops plan",
+            "",
+            f"**{action} stopped: `cam-gitops check` failed** ({check_summary(result)})",
+            "",
+        ]
         shown = result.findings[:MARKDOWN_FINDINGS]
         lines += [f"- `{finding_line(f, Style())}`" for f in shown]
         if len(result.findings) > len(shown):
@@ -194,16 +222,30 @@ def _aws_failure(exc: Exception) -> NoReturn:
 
 @cli.command()
 @click.argument("paths", nargs=-1, type=click.Path())
-@click.option("--changed-since", metavar="REV",
-              help="Only model files changed since this git revision; report fields removed since then "
-                   "(cannot-unset) and deleted files (unmanaged).")  # fmt: skip
-@click.option("--format", "fmt", type=click.Choice(FORMATS_PLAN), default=None,
-              help="Output format (default: text; github when GITHUB_ACTIONS=true).")  # fmt: skip
+@click.option(
+    "--changed-since",
+    metavar="REV",
+    help="Only model files changed since this git revision; report fields removed since then "
+    "(cannot-unset) and deleted files (unmanaged).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS_PLAN),
+    default=None,
+    help="Output format (default: text; github when GITHUB_ACTIONS=true).",
+)
 @click.option("--output", "-o", metavar="FILE", help="Write the plan to FILE instead of standard output.")
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 0 nothing to do, 2 changes pending, 1 errors.")
 @_aws_options
-def plan(paths: tuple[str, ...], changed_since: str | None, fmt: str | None, output: str | None,
-         detailed_exitcode: bool, **kwargs: Any) -> None:  # fmt: skip
+def plan(
+    paths: tuple[str, ...],
+    changed_since: str | None,
+    fmt: str | None,
+    output: str | None,
+    detailed_exitcode: bool,
+    **kwargs: Any,
+) -> None:
     """Show what apply would change in AWS, field by field, from live GetConfiguredAudienceModel.
 
     Runs check first and stops on its errors. Needs cleanrooms-ml:GetConfiguredAudienceModel.
@@ -234,11 +276,18 @@ def plan(paths: tuple[str, ...], changed_since: str | None, fmt: str | None, out
 @click.option("--changed-since", metavar="REV", help="Only model files changed since this git revision.")
 @click.option("--dry-run", is_flag=True, help="Plan and report, but send no update.")
 @click.option("--report", metavar="FILE", help="Write the per-model JSON result to FILE.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
-              help="Format of the final per-model table on standard output.")  # fmt: skip
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Format of the final per-model table on standard output.",
+)
 @_aws_options
-def apply(paths: tuple[str, ...], changed_since: str | None, dry_run: bool, report: str | None, fmt: str,
-          **kwargs: Any) -> None:  # fmt: skip
+def apply(
+    paths: tuple[str, ...], changed_since: str | None, dry_run: bool, report: str | None, fmt: str, **kwargs: Any
+) -> None:
     """Apply model files to AWS with UpdateConfiguredAudienceModel, then verify by reading back.
 
     \b
@@ -295,8 +344,13 @@ def _progress_reporter() -> Callable[[int, int, Any], None]:
 
 
 @cli.command()
-@click.option("--region", "regions", multiple=True, metavar="REGION",
-              help="Also look for unmanaged models in this region (repeatable).")  # fmt: skip
+@click.option(
+    "--region",
+    "regions",
+    multiple=True,
+    metavar="REGION",
+    help="Also look for unmanaged models in this region (repeatable).",
+)
 @click.option("--format", "fmt", type=click.Choice(FORMATS_PLAN), default=None, help="Output format.")
 @click.option("--output", "-o", metavar="FILE", help="Write the report to FILE instead of standard output.")
 @_aws_options
@@ -332,10 +386,21 @@ def drift(regions: tuple[str, ...], fmt: str | None, output: str | None, **kwarg
 @cli.command(name="import")
 @click.argument("arns", nargs=-1)
 @click.option("--all", "import_all", is_flag=True, help="Import every live model no file manages.")
-@click.option("--region", "regions", multiple=True, metavar="REGION",
-              help="With --all: regions to list (default: the regions the repository uses).")  # fmt: skip
-@click.option("--dir", "folder", default="models", show_default=True, type=click.Path(file_okay=False),
-              help="Folder to write new model files into.")  # fmt: skip
+@click.option(
+    "--region",
+    "regions",
+    multiple=True,
+    metavar="REGION",
+    help="With --all: regions to list (default: the regions the repository uses).",
+)
+@click.option(
+    "--dir",
+    "folder",
+    default="models",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Folder to write new model files into.",
+)
 @_aws_options
 def import_(arns: tuple[str, ...], import_all: bool, regions: tuple[str, ...], folder: str, **kwargs: Any) -> None:
     """Write model files for live models, named from each model's name. Never overwrites a file.
@@ -374,8 +439,7 @@ def import_(arns: tuple[str, ...], import_all: bool, regions: tuple[str, ...], f
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line and return its exit code (never raises, never calls exit)."""
     try:
-        result = cli.main(args=list(argv) if argv is not None else None, prog_name="cam-gitops",
-                          standalone_mode=False)  # fmt: skip
+        result = cli.main(args=list(argv) if argv is not None else None, prog_name="cam-gitops", standalone_mode=False)
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
     except click.ClickException as exc:

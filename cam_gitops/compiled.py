@@ -17,10 +17,25 @@ Predicate = Callable[[Any], bool]
 
 _ANNOTATIONS = frozenset({"$schema", "$id", "$defs", "$comment", "title", "description", "examples", "default"})
 _SUPPORTED = _ANNOTATIONS | {
-    "$ref", "type", "properties", "required", "additionalProperties", "enum", "const",
-    "minimum", "maximum", "minLength", "maxLength", "pattern", "minItems", "maxItems",
-    "items", "if", "then", "else",
-}  # fmt: skip
+    "$ref",
+    "type",
+    "properties",
+    "required",
+    "additionalProperties",
+    "enum",
+    "const",
+    "minimum",
+    "maximum",
+    "minLength",
+    "maxLength",
+    "pattern",
+    "minItems",
+    "maxItems",
+    "items",
+    "if",
+    "then",
+    "else",
+}
 
 _TYPE_TESTS: dict[str, Predicate] = {
     "object": lambda v: isinstance(v, dict),

@@ -156,8 +156,15 @@ def unmanaged_in_accounts(
             for summary in accounts.for_account(account).list_models(region):
                 arn = str(summary["configuredAudienceModelArn"])
                 if arn not in managed:
-                    found.append(Change("", arn, UNMANAGED, error=f"live model '{summary.get('name', '')}' is not "
-                                        "managed by any file; `cam-gitops import` can write one"))  # fmt: skip
+                    found.append(
+                        Change(
+                            "",
+                            arn,
+                            UNMANAGED,
+                            error=f"live model '{summary.get('name', '')}' is not "
+                            "managed by any file; `cam-gitops import` can write one",
+                        )
+                    )
         except (AccountRefused, AwsError) as exc:
             found.append(error_change("", f"arn:aws:cleanrooms-ml:{region}:{account}:*", f"listing failed: {exc}"))
     return found
@@ -173,8 +180,15 @@ class ImportResult:
 
 
 # The ARN, then the updatable request keys, in the order people read them.
-IMPORT_ORDER = ("configuredAudienceModelArn", "description", "audienceModelArn", "minMatchingSeedSize",
-                "sharedAudienceMetrics", "outputConfig", "audienceSizeConfig")  # fmt: skip
+IMPORT_ORDER = (
+    "configuredAudienceModelArn",
+    "description",
+    "audienceModelArn",
+    "minMatchingSeedSize",
+    "sharedAudienceMetrics",
+    "outputConfig",
+    "audienceSizeConfig",
+)
 IMPORT_HEADER = "# yaml-language-server: $schema={schema}\n# Imported from AWS by cam-gitops import.\n"
 
 
@@ -241,9 +255,7 @@ def import_models(accounts: Accounts, arns: Sequence[str], folder: Path, root: P
     return results
 
 
-def run_apply(
-    targets: Targets, applier: Any, concurrency: int, progress: Any | None = None
-) -> list[Any]:
+def run_apply(targets: Targets, applier: Any, concurrency: int, progress: Any | None = None) -> list[Any]:
     """Apply every target in parallel; deleted files are reported, never deleted."""
     from cam_gitops.apply import unmanaged_result
 

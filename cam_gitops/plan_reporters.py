@@ -17,8 +17,7 @@ from cam_gitops.reporters import Style, github_annotation, sarif_report
 from cam_gitops.rules import RuleInfo
 
 PATCH_NOTE = (
-    "Fields a file leaves out keep their live value: UpdateConfiguredAudienceModel is a PATCH "
-    "and cannot unset a field."
+    "Fields a file leaves out keep their live value: UpdateConfiguredAudienceModel is a PATCH and cannot unset a field."
 )
 MARKDOWN_LIMIT = 60_000  # GitHub refuses comments over 65,536 characters
 MARKDOWN_MARKER = "<!-- cam-gitops-plan -->"
@@ -42,8 +41,11 @@ def short_arn(arn: str) -> str:
 def plan_summary_line(changes: Sequence[Change]) -> str:
     """`Plan: 2 to update, 3 unchanged, 1 error, 1 unmanaged.`"""
     summary = summarize(changes)
-    parts = [f"{summary.update} to update", f"{summary.no_op} unchanged",
-             f"{summary.errors} error{'s' if summary.errors != 1 else ''}"]  # fmt: skip
+    parts = [
+        f"{summary.update} to update",
+        f"{summary.no_op} unchanged",
+        f"{summary.errors} error{'s' if summary.errors != 1 else ''}",
+    ]
     if summary.unmanaged:
         parts.append(f"{summary.unmanaged} unmanaged")
     return "Plan: " + ", ".join(parts) + "."
@@ -126,14 +128,21 @@ def plan_markdown(changes: Sequence[Change], style: Style, title: str = "cam-git
     """
     summary = summarize(changes)
     out = [MARKDOWN_MARKER, f"### {title}", ""]
-    out.append(f"**{summary.update} to update, {summary.no_op} unchanged, {summary.errors} "
-               f"error{'s' if summary.errors != 1 else ''}**"
-               + (f", {summary.unmanaged} unmanaged" if summary.unmanaged else ""))  # fmt: skip
+    out.append(
+        f"**{summary.update} to update, {summary.no_op} unchanged, {summary.errors} "
+        f"error{'s' if summary.errors != 1 else ''}**"
+        + (f", {summary.unmanaged} unmanaged" if summary.unmanaged else "")
+    )
     out.append("")
     if changes:
         out += ["| | model file | model | action |", "|---|---|---|---|"]
-        icons = {UPDATE: ":pencil2:", NO_OP: ":white_check_mark:", ERROR: ":x:", CANNOT_UNSET: ":x:",
-                 UNMANAGED: ":grey_question:"}  # fmt: skip
+        icons = {
+            UPDATE: ":pencil2:",
+            NO_OP: ":white_check_mark:",
+            ERROR: ":x:",
+            CANNOT_UNSET: ":x:",
+            UNMANAGED: ":grey_question:",
+        }
         size = sum(len(line) + 1 for line in out)
         shown = 0
         for c in changes:
@@ -160,8 +169,10 @@ def plan_markdown(changes: Sequence[Change], style: Style, title: str = "cam-git
         details.append(block)
         budget -= len(block) + 1
     if left_out:
-        details.append(f"\n_Details of {left_out} more model{'s' if left_out != 1 else ''} are too long for a "
-                       f"comment: {FULL_PLAN_HINT}._\n")  # fmt: skip
+        details.append(
+            f"\n_Details of {left_out} more model{'s' if left_out != 1 else ''} are too long for a "
+            f"comment: {FULL_PLAN_HINT}._\n"
+        )
     folded = "\n".join(details)
     return body + "\n" + (folded + "\n" if folded else "") + footer
 
@@ -181,16 +192,32 @@ def _md_details(change: Change) -> str:
 PLAN_RULES: dict[str, RuleInfo] = {
     info.rule_id: info
     for info in (
-        RuleInfo("plan-update", "Applying this file would update the live model.",
-                 "Review the field changes; merging applies them.", False),
-        RuleInfo("plan-error", "The live model could not be read (not found, access denied, ...).",
-                 "Check the ARN, the region and the plan role's permissions.", False),
-        RuleInfo("plan-cannot-unset", "A field was removed from the file, but the PATCH API cannot unset it.",
-                 "Put the field back with the value you want.", False),
-        RuleInfo("plan-unmanaged", "A live model no file manages, or whose file was deleted.",
-                 "Import it with `cam-gitops import`, or delete it in AWS if intended.", False),
+        RuleInfo(
+            "plan-update",
+            "Applying this file would update the live model.",
+            "Review the field changes; merging applies them.",
+            False,
+        ),
+        RuleInfo(
+            "plan-error",
+            "The live model could not be read (not found, access denied, ...).",
+            "Check the ARN, the region and the plan role's permissions.",
+            False,
+        ),
+        RuleInfo(
+            "plan-cannot-unset",
+            "A field was removed from the file, but the PATCH API cannot unset it.",
+            "Put the field back with the value you want.",
+            False,
+        ),
+        RuleInfo(
+            "plan-unmanaged",
+            "A live model no file manages, or whose file was deleted.",
+            "Import it with `cam-gitops import`, or delete it in AWS if intended.",
+            False,
+        ),
     )
-}  # fmt: skip
+}
 
 
 def change_findings(changes: Sequence[Change]) -> list[Finding]:
@@ -201,8 +228,7 @@ def change_findings(changes: Sequence[Change]) -> list[Finding]:
             findings.append(Finding(_label(c), Position(1, 1), f"plan-{c.action}", Severity.ERROR, c.error or c.action))
         elif c.action == UPDATE:
             fields = ", ".join(d.field for d in c.diff)
-            findings.append(Finding(c.path, Position(1, 1), "plan-update", Severity.WARNING,
-                                    f"would update {fields}"))  # fmt: skip
+            findings.append(Finding(c.path, Position(1, 1), "plan-update", Severity.WARNING, f"would update {fields}"))
         elif c.action == UNMANAGED:
             findings.append(Finding(_label(c), Position(1, 1), "plan-unmanaged", Severity.WARNING, c.error or ""))
     return findings

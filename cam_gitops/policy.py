@@ -77,8 +77,7 @@ def empty_policy(path: str) -> Policy:
 def load_policy(fs_path: Path, display_path: str) -> PolicyLoad:
     """Read, validate and type the policy file; findings use rule `policy`."""
     if _has_no_content(fs_path):
-        notice = warning(display_path, Position(1, 1), "policy",
-                         "policy.yaml has no rules: only the schema is checked")  # fmt: skip
+        notice = warning(display_path, Position(1, 1), "policy", "policy.yaml has no rules: only the schema is checked")
         return PolicyLoad(empty_policy(display_path), (notice,))
     loaded = load_file(fs_path, display_path)
     findings = [_as_policy_finding(f) for f in loaded.findings]
@@ -152,9 +151,7 @@ def _semantic_problems(document: SourceDocument) -> list[Finding]:
     return problems
 
 
-def _range_problems(
-    document: SourceDocument, where: tuple[str | int, ...], rules: Mapping[str, Any]
-) -> list[Finding]:
+def _range_problems(document: SourceDocument, where: tuple[str | int, ...], rules: Mapping[str, Any]) -> list[Finding]:
     problems: list[Finding] = []
     size = rules.get("audience-size", {})
     for low, high in (("min-bin", "max-bin"), ("min-percentage", "max-percentage")):

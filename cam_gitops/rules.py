@@ -36,50 +36,98 @@ class RuleInfo:
 RULES: dict[str, RuleInfo] = {
     info.rule_id: info
     for info in (
-        RuleInfo("schema", "File breaks the configured audience model schema (botocore's constraints).",
-                 "Fix the key or value named; keys and enum values are case-sensitive.", False),
-        RuleInfo("parse", "File cannot be read as one YAML or JSON mapping.",
-                 "Use UTF-8, spaces not tabs, one document, no tags, anchors or aliases.", False),
+        RuleInfo(
+            "schema",
+            "File breaks the configured audience model schema (botocore's constraints).",
+            "Fix the key or value named; keys and enum values are case-sensitive.",
+            False,
+        ),
+        RuleInfo(
+            "parse",
+            "File cannot be read as one YAML or JSON mapping.",
+            "Use UTF-8, spaces not tabs, one document, no tags, anchors or aliases.",
+            False,
+        ),
         RuleInfo("duplicate-key", "A key appears twice in one mapping.", "Remove one of the keys.", False),
-        RuleInfo("duplicate-arn", "Two files manage the same configuredAudienceModelArn.",
-                 "Keep one file per model; delete or merge the other.", False),
-        RuleInfo("path", "A file path resolves outside the repository (symlink or ..).",
-                 "Keep model files as regular files inside the repository.", False),
+        RuleInfo(
+            "duplicate-arn",
+            "Two files manage the same configuredAudienceModelArn.",
+            "Keep one file per model; delete or merge the other.",
+            False,
+        ),
+        RuleInfo(
+            "path",
+            "A file path resolves outside the repository (symlink or ..).",
+            "Keep model files as regular files inside the repository.",
+            False,
+        ),
         RuleInfo("policy", "policy.yaml itself is invalid.", "Fix policy.yaml as the message says.", False),
-        RuleInfo("waiver-expired", "A waiver in policy.yaml is past its expiry date.",
-                 "Fix the model file, or renew the waiver with a new reason and date.", False),
+        RuleInfo(
+            "waiver-expired",
+            "A waiver in policy.yaml is past its expiry date.",
+            "Fix the model file, or renew the waiver with a new reason and date.",
+            False,
+        ),
         RuleInfo("waiver-unused", "A waiver in policy.yaml waives nothing.", "Remove the waiver.", False),
-        RuleInfo("min-matching-seed-size", "minMatchingSeedSize must be set and at least N.",
-                 "min-matching-seed-size: 1000"),
-        RuleInfo("allowed-s3-prefixes", "The output s3Uri must lie under an allowed prefix (whole segments).",
-                 "allowed-s3-prefixes: [s3://acme-audiences/prod/]"),
-        RuleInfo("allowed-accounts", "The account of every ARN in the file must be allowed.",
-                 "allowed-accounts: ['111122223333']"),
-        RuleInfo("allowed-regions", "Model and audience-model ARNs must be in an allowed region.",
-                 "allowed-regions: [us-east-1, eu-west-1]"),
-        RuleInfo("allowed-role-arns", "outputConfig.roleArn must match an allowed glob.",
-                 "allowed-role-arns: ['arn:aws:iam::111122223333:role/cleanrooms-ml-*']"),
-        RuleInfo("allowed-shared-audience-metrics", "sharedAudienceMetrics values must be allowed.",
-                 "allowed-shared-audience-metrics: [NONE]"),
-        RuleInfo("audience-size", "audienceSizeConfig type, bin count and bin range limits.",
-                 "audience-size: {allowed-types: [ABSOLUTE], max-bins: 10, min-bin: 1000, max-bin: 5000000}"),
-        RuleInfo("audience-size-ascending", "audienceSizeBins must be strictly ascending.",
-                 "audience-size-ascending: true"),
+        RuleInfo(
+            "min-matching-seed-size", "minMatchingSeedSize must be set and at least N.", "min-matching-seed-size: 1000"
+        ),
+        RuleInfo(
+            "allowed-s3-prefixes",
+            "The output s3Uri must lie under an allowed prefix (whole segments).",
+            "allowed-s3-prefixes: [s3://acme-audiences/prod/]",
+        ),
+        RuleInfo(
+            "allowed-accounts",
+            "The account of every ARN in the file must be allowed.",
+            "allowed-accounts: ['111122223333']",
+        ),
+        RuleInfo(
+            "allowed-regions",
+            "Model and audience-model ARNs must be in an allowed region.",
+            "allowed-regions: [us-east-1, eu-west-1]",
+        ),
+        RuleInfo(
+            "allowed-role-arns",
+            "outputConfig.roleArn must match an allowed glob.",
+            "allowed-role-arns: ['arn:aws:iam::111122223333:role/cleanrooms-ml-*']",
+        ),
+        RuleInfo(
+            "allowed-shared-audience-metrics",
+            "sharedAudienceMetrics values must be allowed.",
+            "allowed-shared-audience-metrics: [NONE]",
+        ),
+        RuleInfo(
+            "audience-size",
+            "audienceSizeConfig type, bin count and bin range limits.",
+            "audience-size: {allowed-types: [ABSOLUTE], max-bins: 10, min-bin: 1000, max-bin: 5000000}",
+        ),
+        RuleInfo(
+            "audience-size-ascending", "audienceSizeBins must be strictly ascending.", "audience-size-ascending: true"
+        ),
         RuleInfo("require-description", "description must be set and not blank.", "require-description: true"),
     )
-}  # fmt: skip
+}
 
 
 def min_matching_seed_size(model: ModelSpec, minimum: int) -> Iterator[Finding]:
     """minMatchingSeedSize is present and at least the minimum."""
     value = model.get("minMatchingSeedSize")
     if value is None:
-        yield _error(model, (), "min-matching-seed-size",
-                     f"minMatchingSeedSize is not set; policy requires at least {minimum} "
-                     "(left out, the live value stays whatever it is)")  # fmt: skip
+        yield _error(
+            model,
+            (),
+            "min-matching-seed-size",
+            f"minMatchingSeedSize is not set; policy requires at least {minimum} "
+            "(left out, the live value stays whatever it is)",
+        )
     elif value < minimum:
-        yield _error(model, ("minMatchingSeedSize",), "min-matching-seed-size",
-                     f"minMatchingSeedSize is {value}; policy requires at least {minimum}")  # fmt: skip
+        yield _error(
+            model,
+            ("minMatchingSeedSize",),
+            "min-matching-seed-size",
+            f"minMatchingSeedSize is {value}; policy requires at least {minimum}",
+        )
 
 
 def allowed_s3_prefixes(model: ModelSpec, prefixes: list[str]) -> Iterator[Finding]:
@@ -91,8 +139,12 @@ def allowed_s3_prefixes(model: ModelSpec, prefixes: list[str]) -> Iterator[Findi
     if problem:
         yield _error(model, S3_URI, "allowed-s3-prefixes", f"s3Uri {uri} {problem}")
     elif not any(s3_under_prefix(uri, prefix) for prefix in prefixes):
-        yield _error(model, S3_URI, "allowed-s3-prefixes",
-                     f"s3Uri {uri} is not under an allowed prefix; allowed: {', '.join(prefixes)}")  # fmt: skip
+        yield _error(
+            model,
+            S3_URI,
+            "allowed-s3-prefixes",
+            f"s3Uri {uri} is not under an allowed prefix; allowed: {', '.join(prefixes)}",
+        )
 
 
 def _s3_parts(uri: str) -> tuple[str, list[str]]:
@@ -136,8 +188,12 @@ def _arn_fields(model: ModelSpec) -> Iterator[tuple[DocPath, Arn | None]]:
 
 
 def _not_an_arn(model: ModelSpec, path: DocPath, rule: str, what: str) -> Finding:
-    return _error(model, path, rule, f"{path[-1]} is not an ARN (arn:partition:service:region:account:...); "
-                                     f"cannot check its {what}")  # fmt: skip
+    return _error(
+        model,
+        path,
+        rule,
+        f"{path[-1]} is not an ARN (arn:partition:service:region:account:...); cannot check its {what}",
+    )
 
 
 def allowed_accounts(model: ModelSpec, accounts: list[str]) -> Iterator[Finding]:
@@ -146,8 +202,12 @@ def allowed_accounts(model: ModelSpec, accounts: list[str]) -> Iterator[Finding]
         if arn is None:
             yield _not_an_arn(model, path, "allowed-accounts", "account")
         elif arn.account not in accounts:
-            yield _error(model, path, "allowed-accounts",
-                         f"{path[-1]} is in account {arn.account}; allowed accounts: {', '.join(accounts)}")  # fmt: skip
+            yield _error(
+                model,
+                path,
+                "allowed-accounts",
+                f"{path[-1]} is in account {arn.account}; allowed accounts: {', '.join(accounts)}",
+            )
 
 
 def allowed_regions(model: ModelSpec, regions: list[str]) -> Iterator[Finding]:
@@ -157,24 +217,33 @@ def allowed_regions(model: ModelSpec, regions: list[str]) -> Iterator[Finding]:
             if path != ROLE_ARN:
                 yield _not_an_arn(model, path, "allowed-regions", "region")
         elif arn.service == "cleanrooms-ml" and arn.region not in regions:
-            yield _error(model, path, "allowed-regions",
-                         f"{path[-1]} is in region {arn.region}; allowed regions: {', '.join(regions)}")  # fmt: skip
+            yield _error(
+                model,
+                path,
+                "allowed-regions",
+                f"{path[-1]} is in region {arn.region}; allowed regions: {', '.join(regions)}",
+            )
 
 
 def allowed_role_arns(model: ModelSpec, globs: list[str]) -> Iterator[Finding]:
     """outputConfig.roleArn matches an allowed glob."""
     role = model.get(*ROLE_ARN)
     if role is not None and not any(fnmatch.fnmatchcase(role, glob) for glob in globs):
-        yield _error(model, ROLE_ARN, "allowed-role-arns",
-                     f"roleArn {role} is not allowed; allowed: {', '.join(globs)}")  # fmt: skip
+        yield _error(
+            model, ROLE_ARN, "allowed-role-arns", f"roleArn {role} is not allowed; allowed: {', '.join(globs)}"
+        )
 
 
 def allowed_shared_audience_metrics(model: ModelSpec, allowed: list[str]) -> Iterator[Finding]:
     """Every sharedAudienceMetrics value is allowed."""
     for index, value in enumerate(model.get("sharedAudienceMetrics") or []):
         if value not in allowed:
-            yield _error(model, ("sharedAudienceMetrics", index), "allowed-shared-audience-metrics",
-                         f"sharedAudienceMetrics {value} is not allowed; allowed: {', '.join(allowed)}")  # fmt: skip
+            yield _error(
+                model,
+                ("sharedAudienceMetrics", index),
+                "allowed-shared-audience-metrics",
+                f"sharedAudienceMetrics {value} is not allowed; allowed: {', '.join(allowed)}",
+            )
 
 
 def audience_size(model: ModelSpec, limits: Mapping[str, Any]) -> Iterator[Finding]:
@@ -185,19 +254,28 @@ def audience_size(model: ModelSpec, limits: Mapping[str, Any]) -> Iterator[Findi
         return
     allowed_types = limits.get("allowed-types")
     if allowed_types is not None and size_type not in allowed_types:
-        yield _error(model, SIZE_TYPE, "audience-size",
-                     f"audienceSizeType {size_type} is not allowed; allowed: {', '.join(allowed_types)}")  # fmt: skip
+        yield _error(
+            model,
+            SIZE_TYPE,
+            "audience-size",
+            f"audienceSizeType {size_type} is not allowed; allowed: {', '.join(allowed_types)}",
+        )
     max_bins = limits.get("max-bins")
     if max_bins is not None and len(bins) > max_bins:
-        yield _error(model, BINS, "audience-size",
-                     f"audienceSizeBins has {len(bins)} bins; policy allows at most {max_bins}")  # fmt: skip
+        yield _error(
+            model, BINS, "audience-size", f"audienceSizeBins has {len(bins)} bins; policy allows at most {max_bins}"
+        )
     low_key, high_key = ("min-percentage", "max-percentage") if size_type == "PERCENTAGE" else ("min-bin", "max-bin")
     low, high = limits.get(low_key), limits.get(high_key)
     for index, value in enumerate(bins):
         if (low is not None and value < low) or (high is not None and value > high):
             allowed = f"{low if low is not None else 1}..{high if high is not None else 'max'}"
-            yield _error(model, (*BINS, index), "audience-size",
-                         f"{size_type} bin {value} is outside the allowed range {allowed} ({low_key}/{high_key})")  # fmt: skip
+            yield _error(
+                model,
+                (*BINS, index),
+                "audience-size",
+                f"{size_type} bin {value} is outside the allowed range {allowed} ({low_key}/{high_key})",
+            )
 
 
 def audience_size_ascending(model: ModelSpec, enabled: bool) -> Iterator[Finding]:
@@ -207,8 +285,12 @@ def audience_size_ascending(model: ModelSpec, enabled: bool) -> Iterator[Finding
         return
     for index in range(1, len(bins)):
         if bins[index] <= bins[index - 1]:
-            yield _error(model, (*BINS, index), "audience-size-ascending",
-                         f"audienceSizeBins must be strictly ascending: {bins[index]} follows {bins[index - 1]}")  # fmt: skip
+            yield _error(
+                model,
+                (*BINS, index),
+                "audience-size-ascending",
+                f"audienceSizeBins must be strictly ascending: {bins[index]} follows {bins[index - 1]}",
+            )
 
 
 def require_description(model: ModelSpec, enabled: bool) -> Iterator[Finding]:
@@ -216,8 +298,12 @@ def require_description(model: ModelSpec, enabled: bool) -> Iterator[Finding]:
     description = model.get("description")
     if enabled and (description is None or not description.strip()):
         path: DocPath = ("description",) if description is not None else ()
-        yield _error(model, path, "require-description",
-                     "description is required by policy: say what the model is for and who owns it")  # fmt: skip
+        yield _error(
+            model,
+            path,
+            "require-description",
+            "description is required by policy: say what the model is for and who owns it",
+        )
 
 
 CHECKS: dict[str, RuleCheck] = {

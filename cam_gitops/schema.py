@@ -47,6 +47,7 @@ def _view(err: ValidationError) -> _SchemaError:
         message=str(raw.message),
     )
 
+
 MODEL_SCHEMA = "configured-audience-model.schema.json"
 POLICY_SCHEMA = "policy.schema.json"
 
@@ -84,9 +85,7 @@ def detailed_validator(name: str) -> Validator:
     """A jsonschema validator for a schema; integers are strict (500.0 is not one)."""
     from jsonschema import Draft202012Validator, validators
 
-    type_checker = Draft202012Validator.TYPE_CHECKER.redefine(
-        "integer", lambda _checker, value: type(value) is int
-    )
+    type_checker = Draft202012Validator.TYPE_CHECKER.redefine("integer", lambda _checker, value: type(value) is int)
     extend: Any = validators.extend  # untyped in jsonschema's stubs
     strict: Any = extend(Draft202012Validator, type_checker=type_checker)
     validator: Validator = strict(load_schema(name))

@@ -39,12 +39,17 @@ STRICT_POLICY: dict[str, Any] = {
         "allowed-regions": ["us-east-1"],
         "allowed-role-arns": [f"arn:aws:iam::{ACCOUNT}:role/cleanrooms-ml-*"],
         "allowed-shared-audience-metrics": ["NONE"],
-        "audience-size": {"allowed-types": ["ABSOLUTE", "PERCENTAGE"], "max-bins": 5, "min-bin": 10000,
-                          "max-bin": 1000000, "max-percentage": 20},
+        "audience-size": {
+            "allowed-types": ["ABSOLUTE", "PERCENTAGE"],
+            "max-bins": 5,
+            "min-bin": 10000,
+            "max-bin": 1000000,
+            "max-percentage": 20,
+        },
         "audience-size-ascending": True,
         "require-description": True,
     }
-}  # fmt: skip
+}
 
 
 def model_text(arn: str = ARN, **changes: Any) -> str:

@@ -112,8 +112,15 @@ def plan_changes() -> list[Change]:
     )
     changes = [spring, summer, autumn, winter, ghost, foreign, deleted, orphan]
     assert [c.action for c in changes] == [
-        "update", "update", NO_OP, "cannot-unset", "error", "error", UNMANAGED, UNMANAGED,
-    ]  # fmt: skip
+        "update",
+        "update",
+        NO_OP,
+        "cannot-unset",
+        "error",
+        "error",
+        UNMANAGED,
+        UNMANAGED,
+    ]
     return changes
 
 

@@ -43,35 +43,81 @@ HOSTILE = [
     ("top level scalar", "m.json", '"text"', ("parse", 1, 1), 1),
     ("non utf8", "m.yaml", b"description: caf\xe9\n", ("parse", 1, 17), 1),
     ("utf16", "m.yaml", "a: 1\n".encode("utf-16"), ("parse", 1, 1), 1),
-    ("tag", "m.yaml", VALID_MODEL.replace("minMatchingSeedSize: 1500", "minMatchingSeedSize: !!int '1500'"),
-     ("parse", 4, 22), 1),
+    (
+        "tag",
+        "m.yaml",
+        VALID_MODEL.replace("minMatchingSeedSize: 1500", "minMatchingSeedSize: !!int '1500'"),
+        ("parse", 4, 22),
+        1,
+    ),
     ("alias", "m.yaml", "a: &anchor 1\nb: *anchor\n", ("parse", 1, 4), 1),
     ("tab indentation", "m.yaml", "outputConfig:\n\troleArn: x\n", ("parse", 2, 1), 1),
-    ("quoted integer", "m.yaml", VALID_MODEL.replace("minMatchingSeedSize: 1500", 'minMatchingSeedSize: "1500"'),
-     ("schema", 4, 22), 1),
-    ("float integer", "m.yaml", VALID_MODEL.replace("minMatchingSeedSize: 1500", "minMatchingSeedSize: 1500.0"),
-     ("schema", 4, 22), 1),
-    ("yes for integer", "m.yaml", VALID_MODEL.replace("minMatchingSeedSize: 1500", "minMatchingSeedSize: yes"),
-     ("schema", 4, 22), 1),
-    ("hex integer", "m.yaml", VALID_MODEL.replace("minMatchingSeedSize: 1500", "minMatchingSeedSize: 0x5DC"),
-     ("schema", 4, 22), 1),
-    ("underscore integer", "m.yaml", VALID_MODEL.replace("minMatchingSeedSize: 1500", "minMatchingSeedSize: 1_500"),
-     ("schema", 4, 22), 1),
+    (
+        "quoted integer",
+        "m.yaml",
+        VALID_MODEL.replace("minMatchingSeedSize: 1500", 'minMatchingSeedSize: "1500"'),
+        ("schema", 4, 22),
+        1,
+    ),
+    (
+        "float integer",
+        "m.yaml",
+        VALID_MODEL.replace("minMatchingSeedSize: 1500", "minMatchingSeedSize: 1500.0"),
+        ("schema", 4, 22),
+        1,
+    ),
+    (
+        "yes for integer",
+        "m.yaml",
+        VALID_MODEL.replace("minMatchingSeedSize: 1500", "minMatchingSeedSize: yes"),
+        ("schema", 4, 22),
+        1,
+    ),
+    (
+        "hex integer",
+        "m.yaml",
+        VALID_MODEL.replace("minMatchingSeedSize: 1500", "minMatchingSeedSize: 0x5DC"),
+        ("schema", 4, 22),
+        1,
+    ),
+    (
+        "underscore integer",
+        "m.yaml",
+        VALID_MODEL.replace("minMatchingSeedSize: 1500", "minMatchingSeedSize: 1_500"),
+        ("schema", 4, 22),
+        1,
+    ),
     ("unknown key", "m.yaml", VALID_MODEL + "minMatchingSeedSise: 1\n", ("schema", 14, 1), 1),
-    ("wrong case", "m.yaml", VALID_MODEL.replace("minMatchingSeedSize:", "MinMatchingSeedSize:"),
-     ("schema", 4, 1), 1),
-    ("json float", "m.json", json.dumps({"configuredAudienceModelArn": ARN, "minMatchingSeedSize": 1500.0,
-                                          "description": "x"}).replace(", ", ",\n"), ("schema", 2, 24), 1),
-    ("json duplicate", "m.json", '{"configuredAudienceModelArn": "%s",\n "description": "a",\n "description": "b"}'
-     % ARN, ("duplicate-key", 3, 2), 1),
-]  # fmt: skip
+    ("wrong case", "m.yaml", VALID_MODEL.replace("minMatchingSeedSize:", "MinMatchingSeedSize:"), ("schema", 4, 1), 1),
+    (
+        "json float",
+        "m.json",
+        json.dumps({"configuredAudienceModelArn": ARN, "minMatchingSeedSize": 1500.0, "description": "x"}).replace(
+            ", ", ",\n"
+        ),
+        ("schema", 2, 24),
+        1,
+    ),
+    (
+        "json duplicate",
+        "m.json",
+        f'{{"configuredAudienceModelArn": "{ARN}",\n "description": "a",\n "description": "b"}}',
+        ("duplicate-key", 3, 2),
+        1,
+    ),
+]
 
 
 @pytest.mark.parametrize(("case", "name", "content", "expected", "code"), HOSTILE, ids=[h[0] for h in HOSTILE])
 def test_hostile_input_is_a_finding_never_a_traceback(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, case: str, name: str, content: str | bytes,
-    expected: tuple[str, int, int], code: int,
-) -> None:  # fmt: skip
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    case: str,
+    name: str,
+    content: str | bytes,
+    expected: tuple[str, int, int],
+    code: int,
+) -> None:
     root = write_repo(tmp_path, {f"models/{name}": content}, policy={"rules": {}})
     exit_code, found = violations(root, monkeypatch)
     assert exit_code == code
@@ -100,15 +146,21 @@ def test_messages_say_what_is_allowed(tmp_path: Path, monkeypatch: pytest.Monkey
     text = VALID_MODEL.replace("minMatchingSeedSize: 1500", 'minMatchingSeedSize: "1500"').replace(
         "minMatchingSeedSize:", "MinMatchingSeedSize:"
     )
-    root = write_repo(tmp_path, {"models/m.yaml": text, "models/n.yaml": model_text(
-        arn=ARN.replace("0001", "0002"), minMatchingSeedSize="1500")}, policy={"rules": {}})  # fmt: skip
+    root = write_repo(
+        tmp_path,
+        {
+            "models/m.yaml": text,
+            "models/n.yaml": model_text(arn=ARN.replace("0001", "0002"), minMatchingSeedSize="1500"),
+        },
+        policy={"rules": {}},
+    )
     code, output = run_check(root, monkeypatch=monkeypatch)
     assert code == 1
     assert (
         "models/m.yaml:4:1: error [schema] unknown key 'MinMatchingSeedSize'; "
         "did you mean 'minMatchingSeedSize'? (keys are case-sensitive)"
     ) in output
-    assert "minMatchingSeedSize must be an integer, got the quoted string \"1500\"; remove the quotes" in output
+    assert 'minMatchingSeedSize must be an integer, got the quoted string "1500"; remove the quotes' in output
     assert output.rstrip().endswith("checked 2 files: 2 errors")
 
 
@@ -126,16 +178,25 @@ def test_json_report_shape_and_relative_paths(tmp_path: Path, monkeypatch: pytes
     assert set(report) == {"files_checked", "violations"}
     assert report["files_checked"] == 1
     assert report["violations"] == [
-        {"path": "models/a/m.yaml", "line": 4, "column": 22, "rule": "min-matching-seed-size", "severity": "error",
-         "message": "minMatchingSeedSize is 100; policy requires at least 1000"},
-    ]  # fmt: skip
+        {
+            "path": "models/a/m.yaml",
+            "line": 4,
+            "column": 22,
+            "rule": "min-matching-seed-size",
+            "severity": "error",
+            "message": "minMatchingSeedSize is 100; policy requires at least 1000",
+        },
+    ]
 
 
 def test_paths_limit_the_check_but_policy_change_checks_all(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    root = write_repo(tmp_path, {
-        "models/good.yaml": VALID_MODEL,
-        "models/bad.yaml": model_text(arn=ARN.replace("0001", "0009"), minMatchingSeedSize=30),
-    })  # fmt: skip
+    root = write_repo(
+        tmp_path,
+        {
+            "models/good.yaml": VALID_MODEL,
+            "models/bad.yaml": model_text(arn=ARN.replace("0001", "0009"), minMatchingSeedSize=30),
+        },
+    )
     assert violations(root, monkeypatch, "models/good.yaml") == (0, [])
     code, found = violations(root, monkeypatch, "policy.yaml")
     assert code == 1 and [f["path"] for f in found] == ["models/bad.yaml"]
@@ -239,7 +300,17 @@ def test_output_file_is_written_and_stdout_stays_quiet(tmp_path: Path, monkeypat
 def test_help_teaches_the_policy_keys() -> None:
     result = CliRunner().invoke(cli, ["check", "--help"])
     assert result.exit_code == 0
-    for key in ("min-matching-seed-size", "allowed-s3-prefixes", "allowed-accounts", "allowed-regions",
-                "allowed-role-arns", "allowed-shared-audience-metrics", "audience-size", "audience-size-ascending",
-                "require-description", "overrides", "waivers"):  # fmt: skip
+    for key in (
+        "min-matching-seed-size",
+        "allowed-s3-prefixes",
+        "allowed-accounts",
+        "allowed-regions",
+        "allowed-role-arns",
+        "allowed-shared-audience-metrics",
+        "audience-size",
+        "audience-size-ascending",
+        "require-description",
+        "overrides",
+        "waivers",
+    ):
         assert key in result.output

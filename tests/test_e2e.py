@@ -74,8 +74,15 @@ def run(tmp_path: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
     def invoke(root: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
         env = {k: v for k, v in os.environ.items() if k not in ("GITHUB_ACTIONS", "CI")}
         env["NO_COLOR"] = "1"
-        return subprocess.run([CAM_GITOPS, *args], cwd=root, env=env, capture_output=True, text=True,
-                              timeout=timeout, stdin=subprocess.DEVNULL)  # fmt: skip
+        return subprocess.run(
+            [CAM_GITOPS, *args],
+            cwd=root,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+        )
 
     return invoke
 
@@ -91,8 +98,10 @@ Start = Callable[..., EmulatorServer]
 
 def test_plan_apply_converges(tmp_path: Path, seeded_emulator: Start, run: Callable[..., Any]) -> None:
     server = seeded_emulator(seed=live_seed(3))
-    root = make_repo(tmp_path / "repo", {f"cam-{i}": desired(f"cam-{i}") for i in range(2)}
-                     | {"cam-2": desired("cam-2", minMatchingSeedSize=None)})  # fmt: skip
+    root = make_repo(
+        tmp_path / "repo",
+        {f"cam-{i}": desired(f"cam-{i}") for i in range(2)} | {"cam-2": desired("cam-2", minMatchingSeedSize=None)},
+    )
     code, plan = plan_json(run, root, "--detailed-exitcode")
     assert code == 2
     actions = {c["path"]: c["action"] for c in plan["changes"]}
@@ -118,8 +127,10 @@ def test_plan_apply_converges(tmp_path: Path, seeded_emulator: Start, run: Calla
 
 def test_plan_text_and_markdown(tmp_path: Path, seeded_emulator: Start, run: Callable[..., Any]) -> None:
     seeded_emulator(seed=live_seed(2))
-    root = make_repo(tmp_path / "repo", {"cam-0": desired("cam-0"), "cam-1": desired("cam-1", description=None,
-                                                                                       minMatchingSeedSize=500)})
+    root = make_repo(
+        tmp_path / "repo",
+        {"cam-0": desired("cam-0"), "cam-1": desired("cam-1", description=None, minMatchingSeedSize=500)},
+    )
     text = run(root, "plan")
     assert text.returncode == 0
     assert "~ models/cam-0.yaml" in text.stdout
@@ -135,8 +146,9 @@ def test_plan_text_and_markdown(tmp_path: Path, seeded_emulator: Start, run: Cal
 
 def test_not_found_and_partial_failure(tmp_path: Path, seeded_emulator: Start, run: Callable[..., Any]) -> None:
     server = seeded_emulator(seed=live_seed(2))
-    root = make_repo(tmp_path / "repo", {"cam-0": desired("cam-0"), "cam-1": desired("cam-1"),
-                                         "ghost": desired("ghost")})  # fmt: skip
+    root = make_repo(
+        tmp_path / "repo", {"cam-0": desired("cam-0"), "cam-1": desired("cam-1"), "ghost": desired("ghost")}
+    )
     code, plan = plan_json(run, root)
     assert code == 1
     ghost = next(c for c in plan["changes"] if c["path"] == "models/ghost.yaml")
@@ -150,8 +162,10 @@ def test_not_found_and_partial_failure(tmp_path: Path, seeded_emulator: Start, r
     assert server.store.get(cam_arn("cam-1"))["minMatchingSeedSize"] == 1000
 
 
-@pytest.mark.parametrize(("code", "expected"), [("AccessDeniedException", "AccessDeniedException"),
-                                                ("ValidationException", "ValidationException")])  # fmt: skip
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [("AccessDeniedException", "AccessDeniedException"), ("ValidationException", "ValidationException")],
+)
 def test_client_errors_fail_the_model_at_once(
     tmp_path: Path, seeded_emulator: Start, run: Callable[..., Any], code: str, expected: str
 ) -> None:
@@ -230,7 +244,9 @@ def test_role_template_assumes_a_role_per_account(
     seed = live_seed(1)
     seed["configuredAudienceModels"][0]["configuredAudienceModelArn"] = cam_arn("far", account=other)
     server = seeded_emulator(seed=seed)
-    root = make_repo(tmp_path / "repo", {"far": desired("far", configuredAudienceModelArn=cam_arn("far", account=other))})
+    root = make_repo(
+        tmp_path / "repo", {"far": desired("far", configuredAudienceModelArn=cam_arn("far", account=other))}
+    )
     applied = run(root, "apply", "--role-arn-template", "arn:aws:iam::{account}:role/cam-gitops-apply")
     assert applied.returncode == 0, applied.stdout + applied.stderr
     assert ("sts", "AssumeRole") in {(r.service, r.operation) for r in server.requests}
@@ -252,7 +268,9 @@ def test_changed_since_limits_calls_and_reports_cannot_unset_and_deleted(
 ) -> None:
     server = seeded_emulator(seed=live_seed(5))
     root = make_repo(tmp_path / "repo", {f"cam-{i}": desired(f"cam-{i}") for i in range(5)})
-    write_models(root, {"cam-1": desired("cam-1", description=None), "cam-2": desired("cam-2", minMatchingSeedSize=2000)})
+    write_models(
+        root, {"cam-1": desired("cam-1", description=None), "cam-2": desired("cam-2", minMatchingSeedSize=2000)}
+    )
     (root / "models/cam-3.yaml").unlink()
     git(root, "add", "-A")
     git(root, "commit", "-qm", "change")
@@ -312,8 +330,9 @@ def test_import_never_overwrites(tmp_path: Path, seeded_emulator: Start, run: Ca
     assert (root / "models/cam-0.yaml").read_text() == "# mine\n"
 
 
-def test_no_credentials_is_one_clear_error(tmp_path: Path, seeded_emulator: Start, run: Callable[..., Any],
-                                           monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+def test_no_credentials_is_one_clear_error(
+    tmp_path: Path, seeded_emulator: Start, run: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
     seeded_emulator(seed=live_seed(1))
     monkeypatch.delenv("AWS_ACCESS_KEY_ID")
     monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")

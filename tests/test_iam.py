@@ -39,8 +39,9 @@ def cam_gitops(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """The installed CLI as test_e2e runs it: no CI variables, no colour, the emulator's endpoint."""
     env = {k: v for k, v in os.environ.items() if k not in ("GITHUB_ACTIONS", "CI")}
     env["NO_COLOR"] = "1"
-    return subprocess.run([CAM_GITOPS, *args], cwd=root, env=env, capture_output=True, text=True, timeout=120,
-                          stdin=subprocess.DEVNULL)  # fmt: skip
+    return subprocess.run(
+        [CAM_GITOPS, *args], cwd=root, env=env, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL
+    )
 
 
 def operations(server: EmulatorServer) -> set[tuple[str, str]]:
@@ -89,8 +90,7 @@ def recorded(tmp_path: Path, seeded_emulator: Start) -> dict[str, set[tuple[str,
     """Operations of plan, drift (with an unmanaged live model) and apply (with changes), each recorded apart."""
     server = seeded_emulator(seed=live_seed(3))
     # cam-0 differs from live, cam-1 does not; cam-2 is live but no file manages it.
-    root = make_repo(tmp_path / "repo", {"cam-0": desired("cam-0"),
-                                         "cam-1": desired("cam-1", minMatchingSeedSize=500)})  # fmt: skip
+    root = make_repo(tmp_path / "repo", {"cam-0": desired("cam-0"), "cam-1": desired("cam-1", minMatchingSeedSize=500)})
     runs: dict[str, set[tuple[str, str]]] = {}
     for name, args, code in (
         ("plan", ("plan", "--format", "json", "--detailed-exitcode"), 2),

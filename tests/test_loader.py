@@ -162,8 +162,10 @@ def test_yaml_scalars_are_typed_the_strict_way(text: str, expected: Any) -> None
     assert type(value) is type(expected)
 
 
-@pytest.mark.parametrize(("text", "expected"), [("500", 500), ("500.0", 500.0), ("1e3", 1000.0), ("-0", 0),
-                                                ('"500"', "500"), ("true", True), ("null", None)])  # fmt: skip
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("500", 500), ("500.0", 500.0), ("1e3", 1000.0), ("-0", 0), ('"500"', "500"), ("true", True), ("null", None)],
+)
 def test_json_numbers_keep_int_and_float_apart(text: str, expected: Any) -> None:
     value = load(f'{{"v": {text}}}', ".json").data["v"]
     assert value == expected
@@ -204,7 +206,7 @@ def test_nesting_up_to_the_limit_is_read() -> None:
     ("suffix", "raw", "line", "column"),
     [
         (".yaml", b"a: 1\nb: x\x07y\n", 2, 5),
-        (".yaml", b"a: 1\nb: \"x\x1b\"\n", 2, 6),
+        (".yaml", b'a: 1\nb: "x\x1b"\n', 2, 6),
         (".yaml", b"a: 1\n\x00\n", 2, 1),
         # columns count characters: multi-byte UTF-8 before the control character
         (".yaml", "a: 1\nd: caf\u00e9 \u00e9\u00e9 \x07\n".encode(), 2, 12),

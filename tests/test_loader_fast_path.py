@@ -25,8 +25,13 @@ def both(text: str) -> tuple[Any, Any]:
     except loader._Refused:
         slow_result = None
     else:
-        slow_result = (_typed(slow), slow_builder.value_positions, slow_builder.key_positions, slow_builder.quoted,
-                       slow_builder.duplicates)  # fmt: skip
+        slow_result = (
+            _typed(slow),
+            slow_builder.value_positions,
+            slow_builder.key_positions,
+            slow_builder.quoted,
+            slow_builder.duplicates,
+        )
     if fast is loader._UNSUPPORTED:
         return None, slow_result
     fast_result = (_typed(fast), fast_builder.value_positions, fast_builder.key_positions, fast_builder.quoted, [])
@@ -172,8 +177,12 @@ _value = st.recursive(
 
 
 @settings(max_examples=400, deadline=None)
-@given(st.dictionaries(_key, _value, min_size=1, max_size=6), st.sampled_from([None, False, True]),
-       st.integers(1, 4), st.booleans())  # fmt: skip
+@given(
+    st.dictionaries(_key, _value, min_size=1, max_size=6),
+    st.sampled_from([None, False, True]),
+    st.integers(1, 4),
+    st.booleans(),
+)
 def test_generated_documents(data: dict[str, Any], flow: bool | None, indent: int, comments: bool) -> None:
     text = yaml.safe_dump(data, default_flow_style=flow, indent=max(2, indent), sort_keys=False, width=10**6)
     if comments:

@@ -57,19 +57,21 @@ overrides:
 """
 
 
-def test_overrides_apply_to_their_folders_and_later_ones_win(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    root = write_repo(tmp_path, {
-        "models/retail/a.yaml": seed(1500, 1),  # top-level 1000: passes
-        "models/retail/b.yaml": seed(500, 2),  # top-level 1000: fails
-        "models/media/c.yaml": seed(1500, 3),  # stricter 2000: fails
-        "models/media/deep/er/d.yaml": seed(2500, 4),  # ** spans folders: passes
-        "models/media/sandbox/x/e.yaml": seed(150, 5),  # later, looser override wins: passes
-        "models/lab/f.yaml": seed(150, 6),  # * stays within the folder: passes
-        "models/lab/deeper/g.yaml": seed(150, 7),  # not matched by models/lab/*: top-level 1000 fails
-        "models/mediax/h.yaml": seed(1500, 8),  # not under models/media/: passes
-    }, policy=OVERRIDE_POLICY)  # fmt: skip
+def test_overrides_apply_to_their_folders_and_later_ones_win(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = write_repo(
+        tmp_path,
+        {
+            "models/retail/a.yaml": seed(1500, 1),  # top-level 1000: passes
+            "models/retail/b.yaml": seed(500, 2),  # top-level 1000: fails
+            "models/media/c.yaml": seed(1500, 3),  # stricter 2000: fails
+            "models/media/deep/er/d.yaml": seed(2500, 4),  # ** spans folders: passes
+            "models/media/sandbox/x/e.yaml": seed(150, 5),  # later, looser override wins: passes
+            "models/lab/f.yaml": seed(150, 6),  # * stays within the folder: passes
+            "models/lab/deeper/g.yaml": seed(150, 7),  # not matched by models/lab/*: top-level 1000 fails
+            "models/mediax/h.yaml": seed(1500, 8),  # not under models/media/: passes
+        },
+        policy=OVERRIDE_POLICY,
+    )
     code, found = run(root, monkeypatch)
     assert code == 1
     assert brief(found) == [
@@ -87,8 +89,10 @@ def test_override_replaces_a_whole_rule_value() -> None:
         overrides=(Override(paths=("models/x/**",), rules={"audience-size": {"max-bins": 5}}),),
     )
     assert policy.rules_for("models/x/a.yaml") == {"audience-size": {"max-bins": 5}, "require-description": True}
-    assert policy.rules_for("models/y/a.yaml") == {"audience-size": {"max-bins": 2, "min-bin": 10},
-                                                   "require-description": True}  # fmt: skip
+    assert policy.rules_for("models/y/a.yaml") == {
+        "audience-size": {"max-bins": 2, "min-bin": 10},
+        "require-description": True,
+    }
 
 
 # --- waivers -----------------------------------------------------------------------------------
@@ -110,11 +114,16 @@ def waiver(path: str, rule: str, expires: dt.date) -> str:
 
 def test_waiver_suppresses_only_its_rule_and_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     policy = waiver_policy(waiver("models/legacy/*.yaml", "min-matching-seed-size", TODAY))  # holds today
-    root = write_repo(tmp_path, {
-        "models/legacy/old.yaml": model_text(arn=ARN.replace("0001", "0002"), minMatchingSeedSize=30,
-                                             description=None),
-        "models/new.yaml": seed(30, 3),
-    }, policy=policy)  # fmt: skip
+    root = write_repo(
+        tmp_path,
+        {
+            "models/legacy/old.yaml": model_text(
+                arn=ARN.replace("0001", "0002"), minMatchingSeedSize=30, description=None
+            ),
+            "models/new.yaml": seed(30, 3),
+        },
+        policy=policy,
+    )
     code, found = run(root, monkeypatch)
     assert code == 1
     assert brief(found) == [
@@ -139,10 +148,14 @@ def test_expired_waiver_is_an_error_on_the_policy_and_stops_waiving(
         waiver("models/ok.yaml", "require-description", TODAY + dt.timedelta(days=1)),  # line 5, used
         waiver("models/old.yaml", "min-matching-seed-size", yesterday),  # line 9
     )
-    root = write_repo(tmp_path, {
-        "models/old.yaml": seed(30, 1),
-        "models/ok.yaml": model_text(arn=ARN.replace("0001", "0002"), description=None),
-    }, policy=policy)  # fmt: skip
+    root = write_repo(
+        tmp_path,
+        {
+            "models/old.yaml": seed(30, 1),
+            "models/ok.yaml": model_text(arn=ARN.replace("0001", "0002"), description=None),
+        },
+        policy=policy,
+    )
     code, found = run(root, monkeypatch)
     assert code == 1
     assert brief(found) == [
@@ -166,18 +179,25 @@ def test_unused_waiver_is_a_warning(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert run(root, monkeypatch, "--strict")[0] == 1
 
 
-def test_unused_waiver_of_a_file_not_checked_is_not_reported(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_unused_waiver_of_a_file_not_checked_is_not_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     policy = waiver_policy(
         waiver("models/b.yaml", "min-matching-seed-size", TODAY),  # b is fine: unused
         waiver("models/a.yaml", "require-description", TODAY),  # a has a description: unused
     )
     root = write_repo(tmp_path, {"models/a.yaml": seed(1500, 1), "models/b.yaml": seed(1500, 2)}, policy=policy)
-    assert run(root, monkeypatch, "models/a.yaml") == (0, [
-        {"path": "policy.yaml", "line": 9, "column": 5, "rule": "waiver-unused", "severity": "warning",
-         "message": "waiver of require-description for models/a.yaml waives nothing; remove it"},
-    ])  # fmt: skip
+    assert run(root, monkeypatch, "models/a.yaml") == (
+        0,
+        [
+            {
+                "path": "policy.yaml",
+                "line": 9,
+                "column": 5,
+                "rule": "waiver-unused",
+                "severity": "warning",
+                "message": "waiver of require-description for models/a.yaml waives nothing; remove it",
+            },
+        ],
+    )
     # the whole repository (no paths, or policy.yaml among them) reports both
     for args in ((), ("policy.yaml",)):
         code, found = run(root, monkeypatch, *args)
@@ -197,33 +217,73 @@ def test_waiver_cannot_hide_a_schema_error(tmp_path: Path, monkeypatch: pytest.M
 INVALID_POLICIES = [
     ("unknown rule key", "rules:\n  require-descripton: true\n", 2, "did you mean 'require-description'?"),
     ("unknown top-level key", "rules: {}\nwaiver: []\n", 2, "did you mean 'waivers'?"),
-    ("account id unquoted", "rules:\n  allowed-accounts: [111122223333]\n", 2,
-     "rules.allowed-accounts[0] must be a string, got 111122223333; quote it to make it a string"),
-    ("seed size as a word", "rules:\n  min-matching-seed-size: lots\n", 2,
-     'rules.min-matching-seed-size must be an integer, got "lots"'),
-    ("waiver without reason", "waivers:\n  - path: models/a.yaml\n    rule: require-description\n"
-                              "    expires: 2030-01-01\n", 2, "waivers[0] is missing required key 'reason'"),
-    ("waiver without expires", "waivers:\n  - path: models/a.yaml\n    rule: require-description\n"
-                               "    reason: a good long reason\n", 2, "waivers[0] is missing required key 'expires'"),
-    ("waiver of a schema finding", "waivers:\n  - path: models/a.yaml\n    rule: schema\n"
-                                   "    reason: a good long reason\n    expires: 2030-01-01\n", 3,
-     "waivers[0].rule must be one of"),
-    ("waiver expires not a real date", "waivers:\n  - path: models/a.yaml\n    rule: require-description\n"
-                                       "    reason: a good long reason\n    expires: 2026-02-30\n", 5,
-     "waivers[0].expires is not a real date: 2026-02-30; use YYYY-MM-DD"),
-    ("min-bin above max-bin", "rules:\n  audience-size:\n    min-bin: 5000\n    max-bin: 100\n", 3,
-     "audience-size min-bin (5000) is greater than max-bin (100); no bin could pass"),
-    ("min-percentage above max-percentage in an override",
-     "overrides:\n  - paths: [models/x/**]\n    rules:\n      audience-size: {min-percentage: 50, max-percentage: 5}\n",
-     4, "min-percentage (50) is greater than max-percentage (5)"),
-    ("s3 prefix with dotdot", "rules:\n  allowed-s3-prefixes:\n    - s3://acme/ok/\n    - s3://acme/aud/../x/\n", 4,
-     "allowed-s3-prefixes entry s3://acme/aud/../x/ has an empty, '.' or '..' segment"),
+    (
+        "account id unquoted",
+        "rules:\n  allowed-accounts: [111122223333]\n",
+        2,
+        "rules.allowed-accounts[0] must be a string, got 111122223333; quote it to make it a string",
+    ),
+    (
+        "seed size as a word",
+        "rules:\n  min-matching-seed-size: lots\n",
+        2,
+        'rules.min-matching-seed-size must be an integer, got "lots"',
+    ),
+    (
+        "waiver without reason",
+        "waivers:\n  - path: models/a.yaml\n    rule: require-description\n    expires: 2030-01-01\n",
+        2,
+        "waivers[0] is missing required key 'reason'",
+    ),
+    (
+        "waiver without expires",
+        "waivers:\n  - path: models/a.yaml\n    rule: require-description\n    reason: a good long reason\n",
+        2,
+        "waivers[0] is missing required key 'expires'",
+    ),
+    (
+        "waiver of a schema finding",
+        "waivers:\n  - path: models/a.yaml\n    rule: schema\n"
+        "    reason: a good long reason\n    expires: 2030-01-01\n",
+        3,
+        "waivers[0].rule must be one of",
+    ),
+    (
+        "waiver expires not a real date",
+        "waivers:\n  - path: models/a.yaml\n    rule: require-description\n"
+        "    reason: a good long reason\n    expires: 2026-02-30\n",
+        5,
+        "waivers[0].expires is not a real date: 2026-02-30; use YYYY-MM-DD",
+    ),
+    (
+        "min-bin above max-bin",
+        "rules:\n  audience-size:\n    min-bin: 5000\n    max-bin: 100\n",
+        3,
+        "audience-size min-bin (5000) is greater than max-bin (100); no bin could pass",
+    ),
+    (
+        "min-percentage above max-percentage in an override",
+        "overrides:\n  - paths: [models/x/**]\n    rules:\n"
+        "      audience-size: {min-percentage: 50, max-percentage: 5}\n",
+        4,
+        "min-percentage (50) is greater than max-percentage (5)",
+    ),
+    (
+        "s3 prefix with dotdot",
+        "rules:\n  allowed-s3-prefixes:\n    - s3://acme/ok/\n    - s3://acme/aud/../x/\n",
+        4,
+        "allowed-s3-prefixes entry s3://acme/aud/../x/ has an empty, '.' or '..' segment",
+    ),
     ("s3 prefix with empty segment", "rules:\n  allowed-s3-prefixes: [s3://acme//x/]\n", 2, "empty, '.' or '..'"),
     ("rules not a mapping", "rules: [min-matching-seed-size]\n", 1, "rules must be a mapping, got a list of 1"),
     ("waivers not a list", "waivers: 5\n", 1, "waivers must be a list, got 5"),
-    ("range and type errors together", "rules:\n  audience-size: {min-bin: x, max-bin: 5}\n", 2,
-     'rules.audience-size.min-bin must be an integer, got "x"'),
-]  # fmt: skip
+    (
+        "range and type errors together",
+        "rules:\n  audience-size: {min-bin: x, max-bin: 5}\n",
+        2,
+        'rules.audience-size.min-bin must be an integer, got "x"',
+    ),
+]
 
 
 @pytest.mark.parametrize(("case", "policy", "line", "message"), INVALID_POLICIES, ids=[c[0] for c in INVALID_POLICIES])

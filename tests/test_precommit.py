@@ -83,10 +83,21 @@ def test_hook_rejects_a_bad_model_and_accepts_the_fix(repo: tuple[Path, dict[str
     assert log.stdout.split("\n")[0] == "fixed model"
 
 
-MATCHES = ["models/a.yaml", "models/x/y.yml", "models/z.json", "policy.yaml",
-           "schemas/configured-audience-model.schema.json"]  # fmt: skip
-NO_MATCH = ["README.md", "tests/models/a.yaml", "models.yaml", "cam_gitops/x.py", "models/notes.txt",
-            "schemas/sub/x.json"]  # fmt: skip
+MATCHES = [
+    "models/a.yaml",
+    "models/x/y.yml",
+    "models/z.json",
+    "policy.yaml",
+    "schemas/configured-audience-model.schema.json",
+]
+NO_MATCH = [
+    "README.md",
+    "tests/models/a.yaml",
+    "models.yaml",
+    "cam_gitops/x.py",
+    "models/notes.txt",
+    "schemas/sub/x.json",
+]
 
 
 @pytest.mark.parametrize("path", MATCHES)

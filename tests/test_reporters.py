@@ -58,14 +58,17 @@ def findings_repo(tmp_path: Path) -> Path:
     """A repository whose check finds schema, policy-rule, parse, duplicate-arn errors and a warning."""
     other = ARN.replace("0001", "0002")
     twin = ARN.replace("0001", "0003")
-    return write_repo(tmp_path / "repo", {
-        "models/retail/low seed.yaml": model_text(minMatchingSeedSize=100),
-        "models/retail/quoted.yaml": model_text(arn=other, minMatchingSeedSize="1500"),
-        "models/broken.yaml": "a: [1, 2\nb: 3\n",
-        "models/twin-a.yaml": model_text(arn=twin),
-        "models/twin-b.json": json.dumps(yaml.safe_load(model_text(arn=twin)), indent=2),
-        "models/bom.yaml": b"\xef\xbb\xbf" + VALID_MODEL.replace("0001", "0004").encode(),
-    })  # fmt: skip
+    return write_repo(
+        tmp_path / "repo",
+        {
+            "models/retail/low seed.yaml": model_text(minMatchingSeedSize=100),
+            "models/retail/quoted.yaml": model_text(arn=other, minMatchingSeedSize="1500"),
+            "models/broken.yaml": "a: [1, 2\nb: 3\n",
+            "models/twin-a.yaml": model_text(arn=twin),
+            "models/twin-b.json": json.dumps(yaml.safe_load(model_text(arn=twin)), indent=2),
+            "models/bom.yaml": b"\xef\xbb\xbf" + VALID_MODEL.replace("0001", "0004").encode(),
+        },
+    )
 
 
 # --- SARIF --------------------------------------------------------------------------------------
@@ -143,7 +146,9 @@ def test_plan_sarif_validates_with_plan_rules(sarif_validator: Any) -> None:
     assert (spring["ruleId"], spring["level"]) == ("plan-update", "warning")
     assert "outputConfig.destination.s3Destination.s3Uri" in spring["message"]["text"]
     assert (by_path["models/retail/winter.yaml"]["ruleId"], by_path["models/retail/winter.yaml"]["level"]) == (
-        "plan-cannot-unset", "error")  # fmt: skip
+        "plan-cannot-unset",
+        "error",
+    )
     assert by_path["models/ghost.yaml"]["message"]["text"].startswith("ResourceNotFoundException")
     rules = {r["id"]: r for r in run["tool"]["driver"]["rules"]}
     for rule_id in ("plan-update", "plan-error", "plan-cannot-unset", "plan-unmanaged"):
@@ -165,8 +170,9 @@ def test_empty_plan_sarif_validates(sarif_validator: Any) -> None:
 def test_github_message_escaping() -> None:
     finding = Finding("models/m.yaml", Position(2, 5), "schema", Severity.ERROR, "100% bad\r\nnext line %0A")
     line = github_annotation(finding)
-    assert line == ("::error file=models/m.yaml,line=2,col=5,title=cam-gitops [schema]::"
-                    "100%25 bad%0D%0Anext line %250A")  # fmt: skip
+    assert line == (
+        "::error file=models/m.yaml,line=2,col=5,title=cam-gitops [schema]::100%25 bad%0D%0Anext line %250A"
+    )
     assert "\n" not in line and "\r" not in line
 
 
@@ -237,12 +243,18 @@ def test_snapshot_json_parses() -> None:
 def _updates(count: int, path_length: int = 0) -> list[Change]:
     padding = "x" * path_length
     return [
-        Change(f"models/team-{i % 40}/{padding}model-{i:04d}.yaml", arn(f"model-{i:04d}"), UPDATE,
-               (FieldChange("minMatchingSeedSize", 500, 1000),
+        Change(
+            f"models/team-{i % 40}/{padding}model-{i:04d}.yaml",
+            arn(f"model-{i:04d}"),
+            UPDATE,
+            (
+                FieldChange("minMatchingSeedSize", 500, 1000),
                 FieldChange("outputConfig.destination.s3Destination.s3Uri", f"s3://a/{i}/", f"s3://b/{i}/"),
-                FieldChange("audienceSizeConfig.audienceSizeBins", [1000, 5000], [1000, 5000, 10000])))
+                FieldChange("audienceSizeConfig.audienceSizeBins", [1000, 5000], [1000, 5000, 10000]),
+            ),
+        )
         for i in range(count)
-    ]  # fmt: skip
+    ]
 
 
 @pytest.mark.parametrize("path_length", [0, 400])
@@ -323,8 +335,13 @@ def test_failed_write_leaves_no_temp_file(tmp_path: Path, monkeypatch: pytest.Mo
 
 
 def _result() -> CheckResult:
-    return CheckResult(2, [Finding("models/m.yaml", Position(4, 22), "schema", Severity.ERROR, "bad"),
-                           Finding("models/n.yaml", Position(1, 1), "parse", Severity.WARNING, "BOM")])  # fmt: skip
+    return CheckResult(
+        2,
+        [
+            Finding("models/m.yaml", Position(4, 22), "schema", Severity.ERROR, "bad"),
+            Finding("models/n.yaml", Position(1, 1), "parse", Severity.WARNING, "BOM"),
+        ],
+    )
 
 
 def test_style_paints_only_when_colour_is_on() -> None:
@@ -333,22 +350,33 @@ def test_style_paints_only_when_colour_is_on() -> None:
     coloured = check_text(_result(), Style(color=True))
     plain = check_text(_result(), Style(color=False))
     assert ANSI in coloured and ANSI not in plain
-    assert plain == "models/m.yaml:4:22: error [schema] bad\nmodels/n.yaml:1:1: warning [parse] BOM\n" \
-                    "checked 2 files: 1 error, 1 warning\n"  # fmt: skip
+    assert (
+        plain == "models/m.yaml:4:22: error [schema] bad\nmodels/n.yaml:1:1: warning [parse] BOM\n"
+        "checked 2 files: 1 error, 1 warning\n"
+    )
     for name, reporter in CHECK_REPORTERS.items():
         if name != "text":
             assert ANSI not in reporter(_result(), Style(color=True)), f"{name} must never carry colour"
 
 
-@pytest.mark.parametrize(("tty", "no_color_env", "no_color_flag", "output", "expected"), [
-    (True, False, False, None, True),
-    (False, False, False, None, False),
-    (True, True, False, None, False),
-    (True, False, True, None, False),
-    (True, False, False, "report.txt", False),
-])  # fmt: skip
-def test_use_color(monkeypatch: pytest.MonkeyPatch, tty: bool, no_color_env: bool, no_color_flag: bool,
-                   output: str | None, expected: bool) -> None:  # fmt: skip
+@pytest.mark.parametrize(
+    ("tty", "no_color_env", "no_color_flag", "output", "expected"),
+    [
+        (True, False, False, None, True),
+        (False, False, False, None, False),
+        (True, True, False, None, False),
+        (True, False, True, None, False),
+        (True, False, False, "report.txt", False),
+    ],
+)
+def test_use_color(
+    monkeypatch: pytest.MonkeyPatch,
+    tty: bool,
+    no_color_env: bool,
+    no_color_flag: bool,
+    output: str | None,
+    expected: bool,
+) -> None:
     monkeypatch.setattr(sys.stdout, "isatty", lambda: tty, raising=False)
     if no_color_env:
         monkeypatch.setenv("NO_COLOR", "1")
@@ -360,8 +388,15 @@ def test_use_color(monkeypatch: pytest.MonkeyPatch, tty: bool, no_color_env: boo
 def _run_on_a_terminal(root: Path, *args: str, env: dict[str, str]) -> str:
     primary, secondary = pty.openpty()
     try:
-        completed = subprocess.run([CAM_GITOPS, *args], cwd=root, env=env, stdout=secondary,
-                                   stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, timeout=60)  # fmt: skip
+        completed = subprocess.run(
+            [CAM_GITOPS, *args],
+            cwd=root,
+            env=env,
+            stdout=secondary,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            timeout=60,
+        )
         os.close(secondary)
         secondary = -1
         chunks = []
@@ -387,6 +422,7 @@ def test_colour_on_a_real_terminal_only(findings_repo: Path) -> None:
     assert ANSI in _run_on_a_terminal(findings_repo, "check", env=env)
     assert ANSI not in _run_on_a_terminal(findings_repo, "check", env={**env, "NO_COLOR": "1"})
     assert ANSI not in _run_on_a_terminal(findings_repo, "check", "--no-color", env=env)
-    piped = subprocess.run([CAM_GITOPS, "check"], cwd=findings_repo, env=env, capture_output=True, text=True,
-                           timeout=60)  # fmt: skip
+    piped = subprocess.run(
+        [CAM_GITOPS, "check"], cwd=findings_repo, env=env, capture_output=True, text=True, timeout=60
+    )
     assert piped.returncode == 1 and ANSI not in piped.stdout and "checked 6 files" in piped.stdout

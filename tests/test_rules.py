@@ -71,12 +71,20 @@ def check(tmp_path: Path, text: str, rule_id: str, config: Any, expected: list[t
 def test_the_base_model_passes_every_rule_of_the_strict_policy(tmp_path: Path) -> None:
     path = tmp_path / "m.yaml"
     path.write_text(model())
-    policy = Policy(path="policy.yaml", rules={
-        "min-matching-seed-size": 1500, "allowed-s3-prefixes": ["s3://acme/aud/"], "allowed-accounts": [ACCOUNT],
-        "allowed-regions": ["us-east-1"], "allowed-role-arns": [ROLE], "allowed-shared-audience-metrics": ["NONE"],
-        "audience-size": {"allowed-types": ["ABSOLUTE"], "max-bins": 2, "min-bin": 50000, "max-bin": 100000},
-        "audience-size-ascending": True, "require-description": True,
-    })  # fmt: skip
+    policy = Policy(
+        path="policy.yaml",
+        rules={
+            "min-matching-seed-size": 1500,
+            "allowed-s3-prefixes": ["s3://acme/aud/"],
+            "allowed-accounts": [ACCOUNT],
+            "allowed-regions": ["us-east-1"],
+            "allowed-role-arns": [ROLE],
+            "allowed-shared-audience-metrics": ["NONE"],
+            "audience-size": {"allowed-types": ["ABSOLUTE"], "max-bins": 2, "min-bin": 50000, "max-bin": 100000},
+            "audience-size-ascending": True,
+            "require-description": True,
+        },
+    )
     result = run_check([ModelFile(path, "models/m.yaml")], policy)
     assert (result.files_checked, result.findings) == (1, [])
 
@@ -91,8 +99,9 @@ MIN_SEED = [
 
 
 @pytest.mark.parametrize(("case", "text", "config", "expected"), MIN_SEED, ids=[c[0] for c in MIN_SEED])
-def test_min_matching_seed_size(tmp_path: Path, case: str, text: str, config: Any,
-                                expected: list[tuple[str, int]]) -> None:  # fmt: skip
+def test_min_matching_seed_size(
+    tmp_path: Path, case: str, text: str, config: Any, expected: list[tuple[str, int]]
+) -> None:
     found = check(tmp_path, text, "min-matching-seed-size", config, expected)
     if case == "absent":
         assert "minMatchingSeedSize is not set; policy requires at least 1000" in found[0].message
@@ -127,8 +136,9 @@ S3_CASES = [
 
 
 @pytest.mark.parametrize(("case", "uri", "config", "expected"), S3_CASES, ids=[c[0] for c in S3_CASES])
-def test_allowed_s3_prefixes(tmp_path: Path, case: str, uri: str | None, config: Any,
-                             expected: list[tuple[str, int]]) -> None:  # fmt: skip
+def test_allowed_s3_prefixes(
+    tmp_path: Path, case: str, uri: str | None, config: Any, expected: list[tuple[str, int]]
+) -> None:
     if uri is None:
         text = model(outputConfig=DROP, destination=DROP, s3Destination=DROP, s3Uri=DROP, roleArn=DROP)
     else:
@@ -153,16 +163,19 @@ ACCOUNT_CASES = [
     ("audience model elsewhere", model(audienceModelArn=AM_ARN.replace(ACCOUNT, OTHER)), [ACCOUNT], [(ACC, 3)]),
     ("role elsewhere", model(roleArn=ROLE.replace(ACCOUNT, OTHER)), [ACCOUNT], [(ACC, 10)]),
     ("every arn elsewhere", model(), [OTHER], [(ACC, 1), (ACC, 3), (ACC, 10)]),
-    ("optional arns left out", model(audienceModelArn=DROP, outputConfig=DROP, destination=DROP, s3Destination=DROP,
-                                     s3Uri=DROP, roleArn=DROP), [OTHER], [(ACC, 1)]),
+    (
+        "optional arns left out",
+        model(audienceModelArn=DROP, outputConfig=DROP, destination=DROP, s3Destination=DROP, s3Uri=DROP, roleArn=DROP),
+        [OTHER],
+        [(ACC, 1)],
+    ),
     # botocore's patterns are not anchored: the schema admits text before the ARN
     ("junk before the audience model arn", model(audienceModelArn=f"'x {AM_ARN}'"), [ACCOUNT], [(ACC, 3)]),
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize(("case", "text", "config", "expected"), ACCOUNT_CASES, ids=[c[0] for c in ACCOUNT_CASES])
-def test_allowed_accounts(tmp_path: Path, case: str, text: str, config: Any,
-                          expected: list[tuple[str, int]]) -> None:  # fmt: skip
+def test_allowed_accounts(tmp_path: Path, case: str, text: str, config: Any, expected: list[tuple[str, int]]) -> None:
     found = check(tmp_path, text, ACC, config, expected)
     if case == "role elsewhere":
         assert found[0].message == f"roleArn is in account {OTHER}; allowed accounts: {ACCOUNT}"
@@ -174,18 +187,25 @@ REG = "allowed-regions"
 REGION_CASES = [
     ("allowed", model(), ["us-east-1"], []),
     ("one of several", model(), ["eu-west-1", "us-east-1"], []),
-    ("model elsewhere", model(configuredAudienceModelArn=ARN.replace("us-east-1", "eu-west-1")), ["us-east-1"],
-     [(REG, 1)]),
-    ("audience model elsewhere", model(audienceModelArn=AM_ARN.replace("us-east-1", "ap-south-1")), ["us-east-1"],
-     [(REG, 3)]),
+    (
+        "model elsewhere",
+        model(configuredAudienceModelArn=ARN.replace("us-east-1", "eu-west-1")),
+        ["us-east-1"],
+        [(REG, 1)],
+    ),
+    (
+        "audience model elsewhere",
+        model(audienceModelArn=AM_ARN.replace("us-east-1", "ap-south-1")),
+        ["us-east-1"],
+        [(REG, 3)],
+    ),
     ("both elsewhere", model(), ["eu-west-1"], [(REG, 1), (REG, 3)]),  # IAM role ARNs have no region
     ("prefix of a region is not the region", model(), ["us-east"], [(REG, 1), (REG, 3)]),
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize(("case", "text", "config", "expected"), REGION_CASES, ids=[c[0] for c in REGION_CASES])
-def test_allowed_regions(tmp_path: Path, case: str, text: str, config: Any,
-                         expected: list[tuple[str, int]]) -> None:  # fmt: skip
+def test_allowed_regions(tmp_path: Path, case: str, text: str, config: Any, expected: list[tuple[str, int]]) -> None:
     found = check(tmp_path, text, REG, config, expected)
     if case == "model elsewhere":
         assert found[0].message == "configuredAudienceModelArn is in region eu-west-1; allowed regions: us-east-1"
@@ -196,21 +216,34 @@ ROLE_CASES = [
     ("exact", ROLE, [ROLE], []),
     ("star glob", ROLE, [f"arn:aws:iam::{ACCOUNT}:role/cleanrooms-ml-*"], []),
     ("question mark glob", ROLE, [f"arn:aws:iam::{ACCOUNT}:role/cleanrooms-ml-audience-write?"], []),
-    ("question mark is one character", ROLE + "s", [f"arn:aws:iam::{ACCOUNT}:role/cleanrooms-ml-audience-write?"],
-     [(ROLES, 10)]),
-    ("not matching", f"arn:aws:iam::{ACCOUNT}:role/admin", [f"arn:aws:iam::{ACCOUNT}:role/cleanrooms-ml-*"],
-     [(ROLES, 10)]),
+    (
+        "question mark is one character",
+        ROLE + "s",
+        [f"arn:aws:iam::{ACCOUNT}:role/cleanrooms-ml-audience-write?"],
+        [(ROLES, 10)],
+    ),
+    (
+        "not matching",
+        f"arn:aws:iam::{ACCOUNT}:role/admin",
+        [f"arn:aws:iam::{ACCOUNT}:role/cleanrooms-ml-*"],
+        [(ROLES, 10)],
+    ),
     ("other account", ROLE.replace(ACCOUNT, OTHER), [f"arn:aws:iam::{ACCOUNT}:role/*"], [(ROLES, 10)]),
-    ("case sensitive", ROLE.replace("cleanrooms", "CleanRooms"), [f"arn:aws:iam::{ACCOUNT}:role/cleanrooms-*"],
-     [(ROLES, 10)]),
+    (
+        "case sensitive",
+        ROLE.replace("cleanrooms", "CleanRooms"),
+        [f"arn:aws:iam::{ACCOUNT}:role/cleanrooms-*"],
+        [(ROLES, 10)],
+    ),
     ("glob must match the whole arn", ROLE + "-admin", [ROLE], [(ROLES, 10)]),
     ("no role set", DROP, [ROLE], []),
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize(("case", "role", "config", "expected"), ROLE_CASES, ids=[c[0] for c in ROLE_CASES])
-def test_allowed_role_arns(tmp_path: Path, case: str, role: str | None, config: Any,
-                           expected: list[tuple[str, int]]) -> None:  # fmt: skip
+def test_allowed_role_arns(
+    tmp_path: Path, case: str, role: str | None, config: Any, expected: list[tuple[str, int]]
+) -> None:
     if role is None:
         text = model(outputConfig=DROP, destination=DROP, s3Destination=DROP, s3Uri=DROP, roleArn=DROP)
     else:
@@ -232,12 +265,15 @@ METRIC_CASES = [
 
 
 @pytest.mark.parametrize(("case", "text", "config", "expected"), METRIC_CASES, ids=[c[0] for c in METRIC_CASES])
-def test_allowed_shared_audience_metrics(tmp_path: Path, case: str, text: str, config: Any,
-                                         expected: list[tuple[str, int]]) -> None:  # fmt: skip
+def test_allowed_shared_audience_metrics(
+    tmp_path: Path, case: str, text: str, config: Any, expected: list[tuple[str, int]]
+) -> None:
     found = check(tmp_path, text, METRICS, config, expected)
     if case == "not allowed":
         assert (found[0].position.column, found[0].message) == (
-            25, "sharedAudienceMetrics ALL is not allowed; allowed: NONE")
+            25,
+            "sharedAudienceMetrics ALL is not allowed; allowed: NONE",
+        )
 
 
 SIZE = "audience-size"
@@ -250,29 +286,48 @@ SIZE_CASES = [
     ("absolute bins in range, bounds included", model(), {"min-bin": 50000, "max-bin": 100000}, []),
     ("absolute bin below min-bin", model(audienceSizeBins="[9999, 50000]"), {"min-bin": 10000}, [(SIZE, 13)]),
     ("absolute bin above max-bin", model(audienceSizeBins="[50000, 100001]"), {"max-bin": 100000}, [(SIZE, 13)]),
-    ("every offending bin", model(audienceSizeBins="\n    - 1\n    - 50000\n    - 999999999"),
-     {"min-bin": 10, "max-bin": 100000}, "schema"),
-    ("block style bins, each on its line", model(audienceSizeBins="\n    - 1\n    - 50000\n    - 200000"),
-     {"min-bin": 10, "max-bin": 100000}, [(SIZE, 14), (SIZE, 16)]),
+    (
+        "every offending bin",
+        model(audienceSizeBins="\n    - 1\n    - 50000\n    - 999999999"),
+        {"min-bin": 10, "max-bin": 100000},
+        "schema",
+    ),
+    (
+        "block style bins, each on its line",
+        model(audienceSizeBins="\n    - 1\n    - 50000\n    - 200000"),
+        {"min-bin": 10, "max-bin": 100000},
+        [(SIZE, 14), (SIZE, 16)],
+    ),
     ("percentage limits do not apply to absolute", model(), {"max-percentage": 20}, []),
-    ("absolute limits do not apply to percentage", model(**PCT, audienceSizeBins="[5, 10]"),
-     {"min-bin": 10000}, []),
-    ("percentage in range, bounds included", model(**PCT, audienceSizeBins="[1, 20]"),
-     {"min-percentage": 1, "max-percentage": 20}, []),
+    ("absolute limits do not apply to percentage", model(**PCT, audienceSizeBins="[5, 10]"), {"min-bin": 10000}, []),
+    (
+        "percentage in range, bounds included",
+        model(**PCT, audienceSizeBins="[1, 20]"),
+        {"min-percentage": 1, "max-percentage": 20},
+        [],
+    ),
     ("percentage above max", model(**PCT, audienceSizeBins="[5, 25]"), {"max-percentage": 20}, [(SIZE, 13)]),
     ("percentage below min", model(**PCT, audienceSizeBins="[2, 5]"), {"min-percentage": 5}, [(SIZE, 13)]),
-    ("everything wrong", model(**PCT, audienceSizeBins="[50, 60, 70]"),
-     {"allowed-types": ["ABSOLUTE"], "max-bins": 2, "max-percentage": 55}, [(SIZE, 12), (SIZE, 13), (SIZE, 13),
-                                                                             (SIZE, 13)]),
-    ("no size config", model(audienceSizeConfig=DROP, audienceSizeType=DROP, audienceSizeBins=DROP),
-     {"allowed-types": ["PERCENTAGE"], "max-bins": 1}, []),
+    (
+        "everything wrong",
+        model(**PCT, audienceSizeBins="[50, 60, 70]"),
+        {"allowed-types": ["ABSOLUTE"], "max-bins": 2, "max-percentage": 55},
+        [(SIZE, 12), (SIZE, 13), (SIZE, 13), (SIZE, 13)],
+    ),
+    (
+        "no size config",
+        model(audienceSizeConfig=DROP, audienceSizeType=DROP, audienceSizeBins=DROP),
+        {"allowed-types": ["PERCENTAGE"], "max-bins": 1},
+        [],
+    ),
     ("empty limits", model(), {}, []),
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize(("case", "text", "config", "expected"), SIZE_CASES, ids=[c[0] for c in SIZE_CASES])
-def test_audience_size(tmp_path: Path, case: str, text: str, config: Any,
-                       expected: list[tuple[str, int]] | str) -> None:  # fmt: skip
+def test_audience_size(
+    tmp_path: Path, case: str, text: str, config: Any, expected: list[tuple[str, int]] | str
+) -> None:
     if expected == "schema":  # 999999999 breaks the schema first: no policy finding on a schema-invalid file
         assert [(f.rule, f.position.line) for f in findings_for(tmp_path, text, SIZE, config)] == [("schema", 16)]
         return
@@ -297,21 +352,27 @@ ASCENDING_CASES = [
     ("single bin", model(audienceSizeBins="[5]"), True, []),
     ("equal neighbours", model(audienceSizeBins="[5, 10, 10]"), True, [(ASC, 13)]),
     ("descending", model(audienceSizeBins="[30, 20, 10]"), True, [(ASC, 13), (ASC, 13)]),
-    ("block style points at the offending bin",
-     model(audienceSizeBins="\n    - 10\n    - 20\n    - 20\n    - 30\n    - 5"), True, [(ASC, 16), (ASC, 18)]),
+    (
+        "block style points at the offending bin",
+        model(audienceSizeBins="\n    - 10\n    - 20\n    - 20\n    - 30\n    - 5"),
+        True,
+        [(ASC, 16), (ASC, 18)],
+    ),
     ("disabled", model(audienceSizeBins="[30, 20, 10]"), False, []),
     ("no size config", model(audienceSizeConfig=DROP, audienceSizeType=DROP, audienceSizeBins=DROP), True, []),
-]  # fmt: skip
+]
 
 
-@pytest.mark.parametrize(("case", "text", "config", "expected"), ASCENDING_CASES,
-                         ids=[c[0] for c in ASCENDING_CASES])  # fmt: skip
-def test_audience_size_ascending(tmp_path: Path, case: str, text: str, config: Any,
-                                 expected: list[tuple[str, int]]) -> None:  # fmt: skip
+@pytest.mark.parametrize(("case", "text", "config", "expected"), ASCENDING_CASES, ids=[c[0] for c in ASCENDING_CASES])
+def test_audience_size_ascending(
+    tmp_path: Path, case: str, text: str, config: Any, expected: list[tuple[str, int]]
+) -> None:
     found = check(tmp_path, text, ASC, config, expected)
     if case == "equal neighbours":
         assert (found[0].position.column, found[0].message) == (
-            29, "audienceSizeBins must be strictly ascending: 10 follows 10")
+            29,
+            "audienceSizeBins must be strictly ascending: 10 follows 10",
+        )
 
 
 DESC = "require-description"
@@ -325,10 +386,12 @@ DESCRIPTION_CASES = [
 ]
 
 
-@pytest.mark.parametrize(("case", "text", "config", "expected"), DESCRIPTION_CASES,
-                         ids=[c[0] for c in DESCRIPTION_CASES])  # fmt: skip
-def test_require_description(tmp_path: Path, case: str, text: str, config: Any,
-                             expected: list[tuple[str, int]]) -> None:  # fmt: skip
+@pytest.mark.parametrize(
+    ("case", "text", "config", "expected"), DESCRIPTION_CASES, ids=[c[0] for c in DESCRIPTION_CASES]
+)
+def test_require_description(
+    tmp_path: Path, case: str, text: str, config: Any, expected: list[tuple[str, int]]
+) -> None:
     found = check(tmp_path, text, DESC, config, expected)
     for finding in found:
         assert "description is required by policy" in finding.message

@@ -26,8 +26,14 @@ from cam_gitops.schema import (
 )
 
 SCHEMAS = Path(__file__).resolve().parent.parent / "schemas"
-JSON_TYPES = {"string": "string", "integer": "integer", "long": "integer", "boolean": "boolean",
-              "list": "array", "structure": "object"}  # fmt: skip
+JSON_TYPES = {
+    "string": "string",
+    "integer": "integer",
+    "long": "integer",
+    "boolean": "boolean",
+    "list": "array",
+    "structure": "object",
+}
 # botocore min/max -> JSON Schema keyword, per JSON type
 BOUNDS = {"string": ("minLength", "maxLength"), "array": ("minItems", "maxItems"), "integer": ("minimum", "maximum")}
 PERCENTAGE_RULE = {
@@ -188,7 +194,7 @@ HAND_MADE: list[tuple[str, Any, bool]] = [
     ("arn 2048", {"configuredAudienceModelArn": ARN + "x" * (2048 - len(ARN))}, True),
     ("arn 2049", {"configuredAudienceModelArn": ARN + "x" * (2049 - len(ARN))}, False),
     ("top level list", [_valid()], False),
-]  # fmt: skip
+]
 
 
 def _hostile_documents() -> list[tuple[str, Any]]:
@@ -240,34 +246,47 @@ def _mostly(valid: st.SearchStrategy[Any], odd: st.SearchStrategy[Any]) -> st.Se
     return st.integers(0, 4).flatmap(lambda n: odd if n == 0 else valid)
 
 
-ARN_VALUES = _mostly(st.sampled_from([ARN, ARN + "x" * (2048 - len(ARN))]),
-                     st.one_of(_string_of([19, 20, 2049], ARN), st.just("arn:aws:s3:::b"), WRONG_TYPES))
-AUDIENCE_ARN_VALUES = _mostly(st.just(AUDIENCE_MODEL_ARN),
-                              st.one_of(_string_of([19, 20, 2048, 2049], AUDIENCE_MODEL_ARN), st.just(ARN),
-                                        WRONG_TYPES))
+ARN_VALUES = _mostly(
+    st.sampled_from([ARN, ARN + "x" * (2048 - len(ARN))]),
+    st.one_of(_string_of([19, 20, 2049], ARN), st.just("arn:aws:s3:::b"), WRONG_TYPES),
+)
+AUDIENCE_ARN_VALUES = _mostly(
+    st.just(AUDIENCE_MODEL_ARN),
+    st.one_of(_string_of([19, 20, 2048, 2049], AUDIENCE_MODEL_ARN), st.just(ARN), WRONG_TYPES),
+)
 ROLE_VALUES = _mostly(st.just(ROLE_ARN), st.one_of(_string_of([19, 20, 2048, 2049], ROLE_ARN), WRONG_TYPES))
-S3_VALUES = _mostly(st.sampled_from(["s3://acme/x/", "s3://b"]),
-                    st.one_of(st.sampled_from(["s3://", "", "http://x"]),
-                              _string_of([1, 1285, 1286], "s3://acme/"), WRONG_TYPES))
-SEED_VALUES = _mostly(st.sampled_from([25, 1500, 500000]), st.one_of(st.sampled_from([24, 500001, -1, 0]),
-                                                                   WRONG_TYPES))
-BIN_VALUES = _mostly(st.sampled_from([1, 50, 100, 101, 20000000]),
-                     st.one_of(st.sampled_from([0, 20000001]), WRONG_TYPES))
+S3_VALUES = _mostly(
+    st.sampled_from(["s3://acme/x/", "s3://b"]),
+    st.one_of(st.sampled_from(["s3://", "", "http://x"]), _string_of([1, 1285, 1286], "s3://acme/"), WRONG_TYPES),
+)
+SEED_VALUES = _mostly(st.sampled_from([25, 1500, 500000]), st.one_of(st.sampled_from([24, 500001, -1, 0]), WRONG_TYPES))
+BIN_VALUES = _mostly(
+    st.sampled_from([1, 50, 100, 101, 20000000]), st.one_of(st.sampled_from([0, 20000001]), WRONG_TYPES)
+)
 BIN_LISTS = _mostly(
     st.lists(BIN_VALUES, min_size=1, max_size=3),
-    st.one_of(st.sampled_from([0, 1, 25, 26]).flatmap(lambda n: st.lists(BIN_VALUES, min_size=n, max_size=n)),
-              WRONG_TYPES),
+    st.one_of(
+        st.sampled_from([0, 1, 25, 26]).flatmap(lambda n: st.lists(BIN_VALUES, min_size=n, max_size=n)), WRONG_TYPES
+    ),
 )
-SIZE_TYPES = _mostly(st.sampled_from(["ABSOLUTE", "PERCENTAGE"]),
-                     st.one_of(st.sampled_from(["percentage", "Absolute", "OTHER"]), WRONG_TYPES))
-DESCRIPTIONS = _mostly(st.one_of(_string_of([0, 1, 255], "Lookalikes "), st.just("tab\there")),
-                       st.one_of(_string_of([256], "Lookalikes "), WRONG_TYPES))
-METRICS = _mostly(st.lists(st.sampled_from(["ALL", "NONE"]), min_size=1, max_size=1),
-                  st.one_of(st.lists(st.sampled_from(["ALL", "NONE", "all", "SOME"]), max_size=2), WRONG_TYPES))
+SIZE_TYPES = _mostly(
+    st.sampled_from(["ABSOLUTE", "PERCENTAGE"]),
+    st.one_of(st.sampled_from(["percentage", "Absolute", "OTHER"]), WRONG_TYPES),
+)
+DESCRIPTIONS = _mostly(
+    st.one_of(_string_of([0, 1, 255], "Lookalikes "), st.just("tab\there")),
+    st.one_of(_string_of([256], "Lookalikes "), WRONG_TYPES),
+)
+METRICS = _mostly(
+    st.lists(st.sampled_from(["ALL", "NONE"]), min_size=1, max_size=1),
+    st.one_of(st.lists(st.sampled_from(["ALL", "NONE", "all", "SOME"]), max_size=2), WRONG_TYPES),
+)
 EXTRA_KEYS = st.dictionaries(
-    st.sampled_from(["Description", "minmatchingseedsize", "tags", "audienceSizeconfig", "extra"]), WRONG_TYPES,
-    min_size=1, max_size=2,
-)  # fmt: skip
+    st.sampled_from(["Description", "minmatchingseedsize", "tags", "audienceSizeconfig", "extra"]),
+    WRONG_TYPES,
+    min_size=1,
+    max_size=2,
+)
 
 
 def _mapping(required: dict[str, Any], optional: dict[str, Any]) -> st.SearchStrategy[Any]:
@@ -305,37 +324,45 @@ def test_fast_path_agrees_with_jsonschema_on_generated_models(data: Any) -> None
 POLICY_RULES = _mapping(
     {},
     {
-        "min-matching-seed-size": _mostly(st.sampled_from([25, 1000, 500000]),
-                                          st.one_of(st.sampled_from([24, 500001]), WRONG_TYPES)),
-        "allowed-s3-prefixes": _mostly(st.lists(st.sampled_from(["s3://acme/aud/", "s3://acm"]), min_size=1),
-                                       st.one_of(st.lists(st.sampled_from(["s3://a", "s3://Acme/", "acme/"]),
-                                                          max_size=1), WRONG_TYPES)),
-        "allowed-accounts": _mostly(st.just([ACCOUNT]), st.one_of(st.sampled_from([["1234"], [111122223333], []]),
-                                                                  WRONG_TYPES)),
-        "audience-size": _mapping({}, {
-            "max-bins": _mostly(st.sampled_from([1, 25]), st.one_of(st.sampled_from([0, 26]), WRONG_TYPES)),
-            "max-percentage": _mostly(st.sampled_from([1, 100]), st.one_of(st.sampled_from([0, 101]), WRONG_TYPES)),
-            "allowed-types": _mostly(st.lists(SIZE_TYPES, min_size=1, max_size=2), WRONG_TYPES),
-        }),
+        "min-matching-seed-size": _mostly(
+            st.sampled_from([25, 1000, 500000]), st.one_of(st.sampled_from([24, 500001]), WRONG_TYPES)
+        ),
+        "allowed-s3-prefixes": _mostly(
+            st.lists(st.sampled_from(["s3://acme/aud/", "s3://acm"]), min_size=1),
+            st.one_of(st.lists(st.sampled_from(["s3://a", "s3://Acme/", "acme/"]), max_size=1), WRONG_TYPES),
+        ),
+        "allowed-accounts": _mostly(
+            st.just([ACCOUNT]), st.one_of(st.sampled_from([["1234"], [111122223333], []]), WRONG_TYPES)
+        ),
+        "audience-size": _mapping(
+            {},
+            {
+                "max-bins": _mostly(st.sampled_from([1, 25]), st.one_of(st.sampled_from([0, 26]), WRONG_TYPES)),
+                "max-percentage": _mostly(st.sampled_from([1, 100]), st.one_of(st.sampled_from([0, 101]), WRONG_TYPES)),
+                "allowed-types": _mostly(st.lists(SIZE_TYPES, min_size=1, max_size=2), WRONG_TYPES),
+            },
+        ),
         "require-description": _mostly(st.booleans(), WRONG_TYPES),
     },
-)  # fmt: skip
+)
 WAIVERS = _mapping(
     {
         "path": _mostly(st.just("models/a.yaml"), st.one_of(st.just(""), WRONG_TYPES)),
-        "rule": _mostly(st.just("require-description"), st.one_of(st.sampled_from(["schema", "Require-description"]),
-                                                                  WRONG_TYPES)),
+        "rule": _mostly(
+            st.just("require-description"), st.one_of(st.sampled_from(["schema", "Require-description"]), WRONG_TYPES)
+        ),
         "reason": _mostly(st.just("a good long reason"), st.one_of(st.just("short"), WRONG_TYPES)),
-        "expires": _mostly(st.sampled_from(["2030-01-01", "2030-02-30"]), st.one_of(st.just("2030-1-1"),
-                                                                                   WRONG_TYPES)),
+        "expires": _mostly(st.sampled_from(["2030-01-01", "2030-02-30"]), st.one_of(st.just("2030-1-1"), WRONG_TYPES)),
     },
     {"approved-by": _mostly(st.just("privacy"), WRONG_TYPES)},
-)  # fmt: skip
+)
 OVERRIDES = _mapping(
-    {"paths": _mostly(st.just(["models/**"]), st.one_of(st.sampled_from([[], [""]]), WRONG_TYPES)),
-     "rules": POLICY_RULES},
+    {
+        "paths": _mostly(st.just(["models/**"]), st.one_of(st.sampled_from([[], [""]]), WRONG_TYPES)),
+        "rules": POLICY_RULES,
+    },
     {},
-)  # fmt: skip
+)
 POLICIES = _mapping(
     {},
     {
@@ -375,19 +402,27 @@ def _model(**lines: str) -> str:
 @pytest.mark.parametrize(
     ("line", "message"),
     [
-        ('minMatchingSeedSize: "1500"',
-         'minMatchingSeedSize must be an integer, got the quoted string "1500"; remove the quotes'),
-        ("minMatchingSeedSize: 0x5DC",
-         'minMatchingSeedSize must be an integer, got "0x5DC"; only plain decimal digits make an integer '
-         "(no 0x, _, leading zeros or words)"),
-        ("minMatchingSeedSize: 1500.0",
-         "minMatchingSeedSize must be an integer, got 1500.0; write 1500 without a decimal point"),
-        ("minMatchingSeedSize: ~",
-         "minMatchingSeedSize must be an integer, got nothing (null); give a value or remove the key"),
+        (
+            'minMatchingSeedSize: "1500"',
+            'minMatchingSeedSize must be an integer, got the quoted string "1500"; remove the quotes',
+        ),
+        (
+            "minMatchingSeedSize: 0x5DC",
+            'minMatchingSeedSize must be an integer, got "0x5DC"; only plain decimal digits make an integer '
+            "(no 0x, _, leading zeros or words)",
+        ),
+        (
+            "minMatchingSeedSize: 1500.0",
+            "minMatchingSeedSize must be an integer, got 1500.0; write 1500 without a decimal point",
+        ),
+        (
+            "minMatchingSeedSize: ~",
+            "minMatchingSeedSize must be an integer, got nothing (null); give a value or remove the key",
+        ),
         ("minMatchingSeedSize: 24", "minMatchingSeedSize must be at least 25, got 24"),
         ("minMatchingSeedSize: 500001", "minMatchingSeedSize must be at most 500000, got 500001"),
     ],
-)  # fmt: skip
+)
 def test_integer_messages_say_what_is_allowed(line: str, message: str) -> None:
     assert _messages(_model(minMatchingSeedSize=line)) == [(4, 22, message)]
 
@@ -401,9 +436,13 @@ def test_string_type_message_says_to_quote() -> None:
 def test_enum_message_gives_the_case_hint() -> None:
     text = VALID_MODEL.replace("audienceSizeType: ABSOLUTE", "audienceSizeType: absolute")
     assert _messages(text) == [
-        (12, 21, 'audienceSizeConfig.audienceSizeType must be one of ABSOLUTE, PERCENTAGE, got "absolute" '
-                 "(values are case-sensitive: write ABSOLUTE)")
-    ]  # fmt: skip
+        (
+            12,
+            21,
+            'audienceSizeConfig.audienceSizeType must be one of ABSOLUTE, PERCENTAGE, got "absolute" '
+            "(values are case-sensitive: write ABSOLUTE)",
+        )
+    ]
 
 
 def test_length_item_count_and_pattern_messages() -> None:
@@ -414,12 +453,16 @@ def test_length_item_count_and_pattern_messages() -> None:
     ).replace("[50000, 100000]", "[]")
     assert _messages(text) == [
         (2, 14, "description must be at most 255 characters long, got 256"),
-        (3, 19, "audienceModelArn must match the pattern "
-                "arn:aws[-a-z]*:cleanrooms-ml:[-a-z0-9]+:[0-9]{12}:audience-model/[-a-zA-Z0-9_/.]+, "
-                f'got "{ARN[:57]}..."'),
+        (
+            3,
+            19,
+            "audienceModelArn must match the pattern "
+            "arn:aws[-a-z]*:cleanrooms-ml:[-a-z0-9]+:[0-9]{12}:audience-model/[-a-zA-Z0-9_/.]+, "
+            f'got "{ARN[:57]}..."',
+        ),
         (5, 24, "sharedAudienceMetrics must have at most 1 item, got 2"),
         (13, 21, "audienceSizeConfig.audienceSizeBins must have at least 1 item, got 0"),
-    ]  # fmt: skip
+    ]
 
 
 def test_required_messages_point_at_the_parent_key() -> None:
@@ -434,19 +477,31 @@ def test_unknown_key_messages_suggest_the_right_key() -> None:
         (6, 1, "outputConfig is missing required key 'roleArn'"),
         (10, 3, "unknown key 'rolearn' in outputConfig; did you mean 'roleArn'? (keys are case-sensitive)"),
         (14, 1, "unknown key 'descripton'; did you mean 'description'?"),
-        (15, 1, "unknown key 'zzz'; allowed keys: audienceModelArn, audienceSizeConfig, configuredAudienceModelArn, "
-                "description, minMatchingSeedSize, outputConfig, sharedAudienceMetrics"),
-    ]  # fmt: skip
+        (
+            15,
+            1,
+            "unknown key 'zzz'; allowed keys: audienceModelArn, audienceSizeConfig, configuredAudienceModelArn, "
+            "description, minMatchingSeedSize, outputConfig, sharedAudienceMetrics",
+        ),
+    ]
 
 
 def test_percentage_bins_over_100_say_when() -> None:
     text = VALID_MODEL.replace("ABSOLUTE", "PERCENTAGE").replace("[50000, 100000]", "[5, 101]")
     assert _messages(text) == [
-        (13, 25, "audienceSizeConfig.audienceSizeBins[1] must be at most 100 when audienceSizeType is PERCENTAGE, "
-                 "got 101"),
-    ]  # fmt: skip
-    json_text = json.dumps({"configuredAudienceModelArn": ARN, "audienceSizeConfig": {
-        "audienceSizeType": "ABSOLUTE", "audienceSizeBins": [20000001]}}, indent=1)  # fmt: skip
+        (
+            13,
+            25,
+            "audienceSizeConfig.audienceSizeBins[1] must be at most 100 when audienceSizeType is PERCENTAGE, got 101",
+        ),
+    ]
+    json_text = json.dumps(
+        {
+            "configuredAudienceModelArn": ARN,
+            "audienceSizeConfig": {"audienceSizeType": "ABSOLUTE", "audienceSizeBins": [20000001]},
+        },
+        indent=1,
+    )
     assert _messages(json_text, ".json") == [
         (6, 4, "audienceSizeConfig.audienceSizeBins[0] must be at most 20000000, got 20000001"),
     ]

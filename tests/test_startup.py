@@ -25,8 +25,13 @@ def imported_modules(root: Path) -> tuple[int, str, set[str]]:
     """Exit code, stdout and every module the check imported (from -X importtime)."""
     done = subprocess.run(
         [sys.executable, "-X", "importtime", "-m", "cam_gitops.cli", "check"],
-        cwd=root, env=_env(), capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
+        cwd=root,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     modules = {
         line.rsplit("|", 1)[1].strip()
         for line in done.stderr.splitlines()
@@ -60,8 +65,9 @@ def test_an_invalid_file_loads_jsonschema_but_still_not_boto3(tmp_path: Path) ->
 
 @pytest.mark.parametrize("args", [["--help"], ["check", "--help"], ["--version"]])
 def test_help_and_version_exit_0(args: list[str]) -> None:
-    done = subprocess.run([str(BIN / "cam-gitops"), *args], env=_env(), capture_output=True, text=True,
-                          timeout=60, check=False)  # fmt: skip
+    done = subprocess.run(
+        [str(BIN / "cam-gitops"), *args], env=_env(), capture_output=True, text=True, timeout=60, check=False
+    )
     assert done.returncode == 0, done.stderr
     assert "cam-gitops" in done.stdout or "Usage" in done.stdout
     if args == ["check", "--help"]:

