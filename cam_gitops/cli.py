@@ -18,6 +18,7 @@ import click
 from cam_gitops import __version__
 
 FORMATS_CHECK = ("text", "json", "sarif", "github")
+FORMATS_PLAN = ("text", "json", "markdown", "github", "sarif")
 EXIT_INTERNAL = 3
 MARKDOWN_FINDINGS = 100  # a PR comment has a size limit; the full list is one command away
 EXIT_INTERRUPTED = 130
@@ -89,6 +90,24 @@ def _emit(text: str, output: str | None) -> None:
         click.echo(text, nl=False)
 
 
+def _report_options(formats: Sequence[str]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """--format and --output, shared by the commands that print a report."""
+
+    def decorate(function: Callable[..., Any]) -> Callable[..., Any]:
+        function = click.option(
+            "--output", "-o", metavar="FILE", help="Write the report to FILE instead of standard output."
+        )(function)
+        return click.option(
+            "--format",
+            "fmt",
+            type=click.Choice(list(formats)),
+            default=None,
+            help="Output format (default: text; github when GITHUB_ACTIONS=true).",
+        )(function)
+
+    return decorate
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="cam-gitops")
 def cli() -> None:
@@ -107,14 +126,7 @@ def cli() -> None:
 @cli.command(epilog=POLICY_HELP)
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--policy", "policy_file", metavar="FILE", help="Policy file (default: policy.yaml at the root).")
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(FORMATS_CHECK),
-    default=None,
-    help="Output format (default: text; github when GITHUB_ACTIONS=true).",
-)
-@click.option("--output", "-o", metavar="FILE", help="Write the report to FILE instead of standard output.")
+@_report_options(FORMATS_CHECK)
 @click.option("--strict", is_flag=True, help="Fail on warnings too.")
 @click.option("--no-color", is_flag=True, help="No colour (also: NO_COLOR=1).")
 def check(
@@ -133,9 +145,6 @@ def check(
     reporter = CHECK_REPORTERS[_default_format(fmt)]
     _emit(reporter(outcome.result, Style(_use_color(no_color, output))), output)
     _exit(outcome.exit_code)
-
-
-FORMATS_PLAN = ("text", "json", "markdown", "github", "sarif")
 
 
 def _aws_options(function: Callable[..., Any]) -> Callable[..., Any]:
@@ -228,14 +237,7 @@ def _aws_failure(exc: Exception) -> NoReturn:
     help="Only model files changed since this git revision; report fields removed since then "
     "(cannot-unset) and deleted files (unmanaged).",
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(FORMATS_PLAN),
-    default=None,
-    help="Output format (default: text; github when GITHUB_ACTIONS=true).",
-)
-@click.option("--output", "-o", metavar="FILE", help="Write the plan to FILE instead of standard output.")
+@_report_options(FORMATS_PLAN)
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 0 nothing to do, 2 changes pending, 1 errors.")
 @_aws_options
 def plan(
@@ -351,8 +353,7 @@ def _progress_reporter() -> Callable[[int, int, Any], None]:
     metavar="REGION",
     help="Also look for unmanaged models in this region (repeatable).",
 )
-@click.option("--format", "fmt", type=click.Choice(FORMATS_PLAN), default=None, help="Output format.")
-@click.option("--output", "-o", metavar="FILE", help="Write the report to FILE instead of standard output.")
+@_report_options(FORMATS_PLAN)
 @_aws_options
 def drift(regions: tuple[str, ...], fmt: str | None, output: str | None, **kwargs: Any) -> None:
     """Compare every model file with AWS, and list live models no file manages.

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import html
 import json
+from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -281,9 +282,7 @@ def apply_text(results: Sequence[ApplyResult], style: Style) -> str:
 
 def apply_summary_line(results: Sequence[ApplyResult]) -> str:
     """`Apply: 2 applied, 3 unchanged, 1 failed.`"""
-    counts: dict[str, int] = {}
-    for r in results:
-        counts[r.result] = counts.get(r.result, 0) + 1
+    counts = Counter(r.result for r in results)
     order = ["applied", "would-update", "no-op", "unmanaged", "refused", "failed"]
     names = {"no-op": "unchanged"}
     parts = [f"{counts[k]} {names.get(k, k)}" for k in order if counts.get(k)]
@@ -292,9 +291,7 @@ def apply_summary_line(results: Sequence[ApplyResult]) -> str:
 
 def apply_json(results: Sequence[ApplyResult], style: Style) -> str:
     """The per-model JSON report: {"results": [...], "summary": {...}}."""
-    counts: dict[str, int] = {}
-    for r in results:
-        counts[r.result] = counts.get(r.result, 0) + 1
+    counts = dict(Counter(r.result for r in results))
     payload = {
         "results": [
             {
