@@ -14,7 +14,7 @@ from pathlib import Path
 from cam_gitops.checker import CheckResult, default_jobs, run_check
 from cam_gitops.discovery import display_path, find_root, select
 from cam_gitops.findings import Finding, Position, sorted_findings, warning
-from cam_gitops.policy import DEFAULT_POLICY_FILE, Policy, empty_policy, load_policy
+from cam_gitops.policy import DEFAULT_POLICY_FILE, empty_policy, load_policy
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
@@ -34,12 +34,10 @@ class CheckOptions:
 
 @dataclass(frozen=True)
 class CheckOutcome:
-    """A finished check: its result, exit code, and the policy it ran under."""
+    """A finished check: its result and exit code."""
 
     result: CheckResult
     exit_code: int
-    policy: Policy | None
-    root: Path
 
 
 def resolve_policy(root: Path, policy_file: str | None) -> tuple[Path, bool]:
@@ -59,7 +57,7 @@ def execute_check(options: CheckOptions) -> CheckOutcome:
         loaded = load_policy(policy_path, policy_display)
         if loaded.policy is None:
             result = CheckResult(0, sorted_findings(loaded.findings))
-            return CheckOutcome(result, EXIT_USAGE, None, root)
+            return CheckOutcome(result, EXIT_USAGE)
         policy = loaded.policy
         notes += loaded.findings
     elif explicit:
@@ -83,7 +81,7 @@ def execute_check(options: CheckOptions) -> CheckOutcome:
     )
     result.findings = sorted_findings([*result.findings, *selection.refused, *notes])
     failed = result.errors > 0 or (options.strict and result.warnings > 0)
-    return CheckOutcome(result, EXIT_FINDINGS if failed else EXIT_OK, policy, root)
+    return CheckOutcome(result, EXIT_FINDINGS if failed else EXIT_OK)
 
 
 def default_file_mode() -> int:

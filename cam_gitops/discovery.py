@@ -104,11 +104,6 @@ def select(root: Path, paths: Iterable[str], policy_file: Path) -> tuple[Selecti
     return selection, check_all
 
 
-def escape_problem(root: Path, model_file: ModelFile) -> str | None:
-    """Why a file is refused for lying outside the repository, or None."""
-    return _escape_problem(str(root.resolve()), model_file, _RealPaths())
-
-
 def _escape_problem(root_real: str, model_file: ModelFile, real: _RealPaths) -> str | None:
     if model_file.display_path.startswith("../") or model_file.display_path == "..":
         return "refused: the path leads outside the repository (..); keep model files inside it"

@@ -90,12 +90,13 @@ def collect_targets(options: AwsRunOptions) -> Targets:
         if changed.policy_changed:
             paths.append(str(policy_path))
     if options.changed_since is not None and not paths:
-        outcome = CheckOutcome(CheckResult(0, []), EXIT_OK, None, root)
+        outcome = CheckOutcome(CheckResult(0, []), EXIT_OK)
     else:
         outcome = execute_check(CheckOptions(paths=paths, policy_file=options.policy_file, keep_models=True))
     models = outcome.result.models
     if changed is not None:
-        models = [m for m in models if m.path in set(changed.present)]
+        changed_paths = set(changed.present)
+        models = [m for m in models if m.path in changed_paths]
     revision = options.changed_since
     targets = [
         Target(m.path, m.arn, m.desired, _removed_fields(root, revision, m.path, m.desired) if revision else ())

@@ -11,7 +11,7 @@ Actions per model:
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 UPDATE = "update"
@@ -41,9 +41,7 @@ class Change:
     action: str
     diff: tuple[FieldChange, ...] = ()
     error: str | None = None
-    unset_fields: tuple[str, ...] = ()
     unmanaged_fields: tuple[str, ...] = ()
-    desired: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def failed(self) -> bool:
@@ -98,9 +96,9 @@ def plan_model(
             f"{listed} removed from the file, but UpdateConfiguredAudienceModel is a PATCH and cannot "
             "unset a field: the live value would stay. Put the field back with the value you want."
         )
-        return Change(path, arn, CANNOT_UNSET, diff, message, unset, unmanaged, desired)
+        return Change(path, arn, CANNOT_UNSET, diff, message, unmanaged)
     action = UPDATE if diff else NO_OP
-    return Change(path, arn, action, diff, None, (), unmanaged, desired)
+    return Change(path, arn, action, diff, None, unmanaged)
 
 
 def error_change(path: str, arn: str, message: str) -> Change:

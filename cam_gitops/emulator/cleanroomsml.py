@@ -22,7 +22,7 @@ from urllib.parse import parse_qs, unquote
 from .faults import Faults
 from .model import Route, ServiceModel
 from .store import InvalidToken, NotFound, Store
-from .validation import ValidationFailure, to_datetime, validate
+from .validation import ValidationFailure, to_datetime, validate_or_raise
 
 StartResponse = Callable[..., Any]
 WSGIEnviron = dict[str, Any]
@@ -160,9 +160,7 @@ class CleanRoomsMLService:
         try:
             params = self._parse_input(route, labels, environ, body)
             if route.input_shape is not None:
-                errors = validate(self.model, route.input_shape, params)
-                if errors:
-                    raise ValidationFailure(errors)
+                validate_or_raise(self.model, route.input_shape, params)
             reply = self._handlers[route.operation](params, context)
         except ValidationFailure as exc:
             return _error_reply(self.model, ServiceError("ValidationException", str(exc)))

@@ -20,7 +20,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from .model import ServiceModel, load_model
-from .validation import ValidationFailure, to_datetime, validate
+from .validation import to_datetime, validate_or_raise
 
 CAM_SHAPE = "GetConfiguredAudienceModelResponse"
 SUMMARY_SHAPE = "ConfiguredAudienceModelSummary"
@@ -109,9 +109,7 @@ class Store:
             stamp = to_datetime(value) if key.endswith("Time") else None
             if stamp is not None:
                 record[key] = stamp
-        errors = validate(self.model, "GetAudienceModelResponse", record)
-        if errors:
-            raise ValidationFailure(errors)
+        validate_or_raise(self.model, "GetAudienceModelResponse", record)
         with self._lock:
             self._audience[arn] = record
 
@@ -175,9 +173,7 @@ class Store:
             else:
                 # Keep an unparseable value as is, so validation names the field.
                 normal[key] = to_datetime(normal[key]) or normal[key]
-        errors = validate(self.model, CAM_SHAPE, normal)
-        if errors:
-            raise ValidationFailure(errors)
+        validate_or_raise(self.model, CAM_SHAPE, normal)
         return normal
 
     # ----- service operations (called by the HTTP layer) -------------------------------
