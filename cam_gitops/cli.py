@@ -1,4 +1,4 @@
-"""Command line: parse options, delegate to cam_gitops.app, print, return an exit code.
+"""Command line: parse options, delegate to the stages, print, return an exit code.
 
 Exit codes: 0 success; 1 findings or failed models; 2 usage error or invalid policy;
 3 internal error; 130 interrupted. plan and drift with --detailed-exitcode use 2 for changes.
@@ -69,7 +69,7 @@ def _use_color(no_color: bool, output: str | None) -> bool:
 @contextlib.contextmanager
 def _usage_errors() -> Iterator[None]:
     """Turn a bad path or option value found while running into click's usage error (exit 2)."""
-    from cam_gitops.discovery import UsageError
+    from cam_gitops.workspace.layout import UsageError
 
     try:
         yield
@@ -83,7 +83,7 @@ def _exit(code: int) -> NoReturn:
 
 def _emit(text: str, output: str | None) -> None:
     if output:
-        from cam_gitops.app import write_output
+        from cam_gitops.workspace.files import write_output
 
         write_output(text, output)
     else:
@@ -137,8 +137,8 @@ def check(
     With no PATHS, every model file under models/. With PATHS (as pre-commit passes them),
     those files or folders; if policy.yaml or a schema is among them, every model file.
     """
-    from cam_gitops.app import CheckOptions, execute_check
-    from cam_gitops.reporters import CHECK_REPORTERS, Style
+    from cam_gitops.check.run import CheckOptions, execute_check
+    from cam_gitops.report.check import CHECK_REPORTERS, Style
 
     with _usage_errors():
         outcome = execute_check(CheckOptions(paths=paths, policy_file=policy_file, strict=strict))
@@ -186,7 +186,7 @@ def _aws_options(function: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _run_options(paths: tuple[str, ...], changed_since: str | None, kwargs: dict[str, Any]) -> Any:
-    from cam_gitops.operations import AwsRunOptions
+    from cam_gitops.live.runs import AwsRunOptions
 
     return AwsRunOptions(
         paths=paths,
@@ -201,7 +201,7 @@ def _run_options(paths: tuple[str, ...], changed_since: str | None, kwargs: dict
 
 def _check_failed(outcome: Any, fmt: str, output: str | None, action: str) -> NoReturn:
     """Report check findings instead of a plan, and stop: nothing is sent to AWS."""
-    from cam_gitops.reporters import CHECK_REPORTERS, Style, check_summary, finding_line
+    from cam_gitops.report.check import CHECK_REPORTERS, Style, check_summary, finding_line
 
     result = outcome.result
     if fmt == "markdown":
@@ -254,10 +254,10 @@ def plan(
     A field left out of a file is not changed (the update is a PATCH); with --changed-since,
     a field removed from a file is an error (cannot-unset) instead of a silent no-op.
     """
-    from cam_gitops.aws import AwsError
-    from cam_gitops.operations import collect_targets, make_accounts, plan_exit_code, plan_targets
-    from cam_gitops.plan_reporters import PLAN_REPORTERS
-    from cam_gitops.reporters import Style
+    from cam_gitops.live.aws import AwsError
+    from cam_gitops.live.runs import collect_targets, make_accounts, plan_exit_code, plan_targets
+    from cam_gitops.report.check import Style
+    from cam_gitops.report.plan import PLAN_REPORTERS
 
     fmt = _default_format(fmt)
     options = _run_options(paths, changed_since, kwargs)
@@ -300,11 +300,11 @@ def apply(
     Needs cleanrooms-ml:GetConfiguredAudienceModel and UpdateConfiguredAudienceModel
     (and iam:PassRole for outputConfig.roleArn).
     """
-    from cam_gitops.apply import Applier
-    from cam_gitops.aws import AwsError
-    from cam_gitops.operations import collect_targets, make_accounts, run_apply
-    from cam_gitops.plan_reporters import APPLY_REPORTERS, apply_json
-    from cam_gitops.reporters import Style
+    from cam_gitops.live.apply import Applier
+    from cam_gitops.live.aws import AwsError
+    from cam_gitops.live.runs import collect_targets, make_accounts, run_apply
+    from cam_gitops.report.check import Style
+    from cam_gitops.report.plan import APPLY_REPORTERS, apply_json
 
     options = _run_options(paths, changed_since, kwargs)
     with _usage_errors():
@@ -318,7 +318,7 @@ def apply(
     except AwsError as exc:
         _aws_failure(exc)
     if report:
-        from cam_gitops.app import write_output
+        from cam_gitops.workspace.files import write_output
 
         write_output(apply_json(results, Style()), report)
     _emit(APPLY_REPORTERS[fmt](results, Style(_use_color(kwargs["no_color"], None))), None)
@@ -329,7 +329,7 @@ def _progress_reporter() -> Callable[[int, int, Any], None]:
     """Progress of apply on standard error: a bar on a terminal, one plain line per model otherwise."""
     import threading
 
-    from cam_gitops.plan_reporters import apply_line
+    from cam_gitops.report.plan import apply_line
 
     lock = threading.Lock()
     tty = sys.stderr.isatty() and "CI" not in os.environ
@@ -361,10 +361,10 @@ def drift(regions: tuple[str, ...], fmt: str | None, output: str | None, **kwarg
     Exit 0 in sync, 2 drift (a model differs from its file, or is unmanaged), 1 errors.
     Needs GetConfiguredAudienceModel and ListConfiguredAudienceModels.
     """
-    from cam_gitops.aws import AwsError
-    from cam_gitops.operations import collect_targets, make_accounts, plan_targets, unmanaged_in_accounts
-    from cam_gitops.plan_reporters import PLAN_REPORTERS
-    from cam_gitops.reporters import Style
+    from cam_gitops.live.aws import AwsError
+    from cam_gitops.live.runs import collect_targets, make_accounts, plan_targets, unmanaged_in_accounts
+    from cam_gitops.report.check import Style
+    from cam_gitops.report.plan import PLAN_REPORTERS
 
     fmt = _default_format(fmt)
     options = _run_options((), None, kwargs)
@@ -379,7 +379,7 @@ def drift(regions: tuple[str, ...], fmt: str | None, output: str | None, **kwarg
     except AwsError as exc:
         _aws_failure(exc)
     _emit(PLAN_REPORTERS[fmt](changes, Style(_use_color(kwargs["no_color"], output))), output)
-    from cam_gitops.operations import plan_exit_code
+    from cam_gitops.live.runs import plan_exit_code
 
     _exit(plan_exit_code(changes, detailed=True))
 
@@ -409,9 +409,9 @@ def import_(arns: tuple[str, ...], import_all: bool, regions: tuple[str, ...], f
     Then `cam-gitops plan` shows no change for them. Needs GetConfiguredAudienceModel
     (and ListConfiguredAudienceModels with --all).
     """
-    from cam_gitops.aws import AwsError
-    from cam_gitops.discovery import find_root
-    from cam_gitops.operations import collect_targets, import_models, make_accounts, unmanaged_in_accounts
+    from cam_gitops.live.aws import AwsError
+    from cam_gitops.live.runs import collect_targets, import_models, make_accounts, unmanaged_in_accounts
+    from cam_gitops.workspace.layout import find_root
 
     if bool(arns) == import_all:
         raise click.UsageError("give ARNs or --all (not both)")

@@ -10,10 +10,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from cam_gitops.apply import APPLIED, FAILED, REFUSED, ApplyResult, deleted_change
-from cam_gitops.plan import NO_OP, UNMANAGED, Change, FieldChange, error_change, plan_model
-from cam_gitops.plan_reporters import apply_json, apply_text, plan_json, plan_markdown, plan_text
-from cam_gitops.reporters import Style
+from cam_gitops.live.apply import APPLIED, FAILED, REFUSED, ApplyResult, deleted_change
+from cam_gitops.live.plan import NO_OP, UNMANAGED, Change, FieldChange, error_change, plan_model
+from cam_gitops.report.check import Style
+from cam_gitops.report.plan import apply_json, apply_text, plan_json, plan_markdown, plan_text
 
 SNAPSHOT_DIR = Path(__file__).parent / "snapshots"
 UPDATE_COMMAND = "python scripts/update-snapshots.py"

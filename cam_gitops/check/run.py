@@ -1,20 +1,19 @@
-"""What each command does, between parsing its options (cli.py) and printing (reporters).
+"""A check run as `cam-gitops check` does it: policy, selection, files, findings, exit code.
 
-Functions here return a report and an exit code; they never print or exit.
+Returns a result and an exit code; never prints or exits.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from cam_gitops.checker import CheckResult, default_jobs, run_check
-from cam_gitops.discovery import display_path, find_root, select
+from cam_gitops.check.checker import CheckResult, default_jobs, run_check
+from cam_gitops.check.policy import DEFAULT_POLICY_FILE, empty_policy, load_policy
 from cam_gitops.findings import Finding, Position, sorted_findings, warning
-from cam_gitops.policy import DEFAULT_POLICY_FILE, empty_policy, load_policy
+from cam_gitops.workspace.layout import display_path, find_root, select
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
@@ -61,7 +60,7 @@ def execute_check(options: CheckOptions) -> CheckOutcome:
         policy = loaded.policy
         notes += loaded.findings
     elif explicit:
-        from cam_gitops.discovery import UsageError
+        from cam_gitops.workspace.layout import UsageError
 
         raise UsageError(f"{options.policy_file}: policy file not found")
     else:
@@ -82,39 +81,3 @@ def execute_check(options: CheckOptions) -> CheckOutcome:
     result.findings = sorted_findings([*result.findings, *selection.refused, *notes])
     failed = result.errors > 0 or (options.strict and result.warnings > 0)
     return CheckOutcome(result, EXIT_FINDINGS if failed else EXIT_OK)
-
-
-def default_file_mode() -> int:
-    """The mode a new file gets from open() under the current umask (mkstemp makes 0600)."""
-    current = os.umask(0)
-    os.umask(current)
-    return 0o666 & ~current
-
-
-def write_file(target: Path, text: str, *, overwrite: bool = True) -> bool:
-    """Write text to target atomically: readers never see a half-written file.
-
-    With overwrite=False an existing target is left untouched and False is returned.
-    """
-    import tempfile  # not on the start-up path of a check that prints to the terminal
-
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        os.chmod(temporary, default_file_mode())
-        if overwrite:
-            os.replace(temporary, target)
-        else:
-            os.link(temporary, target)  # fails if target exists: never overwrite
-        return True
-    except FileExistsError:
-        return False
-    finally:
-        Path(temporary).unlink(missing_ok=True)
-
-
-def write_output(text: str, destination: str) -> None:
-    """Write a report to a file, replacing it atomically."""
-    write_file(Path(destination), text)

@@ -8,13 +8,13 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from cam_gitops.discovery import ModelFile
+from cam_gitops.check.policy import Policy
+from cam_gitops.check.rules import CHECKS, apply_rules
+from cam_gitops.check.schema import MODEL_SCHEMA, validate
 from cam_gitops.findings import Finding, Position, Severity, error, sorted_findings, warning
 from cam_gitops.loader import load_file
 from cam_gitops.model import ModelSpec, model_from_document
-from cam_gitops.policy import Policy
-from cam_gitops.rules import CHECKS, apply_rules
-from cam_gitops.schema import MODEL_SCHEMA, validate
+from cam_gitops.workspace.layout import ModelFile
 
 FILE_START = Position(1, 1)
 

@@ -12,9 +12,9 @@ from typing import Any
 from urllib.parse import quote
 
 from cam_gitops import __version__
-from cam_gitops.checker import CheckResult
+from cam_gitops.check.checker import CheckResult
+from cam_gitops.check.rules import RULES, RuleInfo
 from cam_gitops.findings import Finding, Severity
-from cam_gitops.rules import RULES, RuleInfo
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://github.com/cam-gitops/cam-gitops#readme"

@@ -30,7 +30,7 @@ from typing import Any
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 WORKFLOWS_DIR = ROOT / ".github" / "workflows"
 WORKFLOW_NAMES = ("check", "apply", "drift")
 WORKFLOWS = {name: WORKFLOWS_DIR / f"{name}.yml" for name in WORKFLOW_NAMES}

@@ -24,7 +24,7 @@ from cam_gitops.emulator import EmulatorServer
 
 pytestmark = pytest.mark.e2e
 
-IAM = Path(__file__).resolve().parent.parent / "iam"
+IAM = Path(__file__).resolve().parents[2] / "iam"
 PLAN_POLICY = IAM / "plan-role-policy.json"
 APPLY_POLICY = IAM / "apply-role-policy.json"
 SERVICE = "cleanrooms-ml"

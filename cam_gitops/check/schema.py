@@ -1,6 +1,6 @@
 """JSON Schema validation of model and policy files, with findings at file:line:col.
 
-The valid case runs a compiled predicate (cam_gitops.compiled); jsonschema is imported only
+The valid case runs a compiled predicate (cam_gitops.check.compiled); jsonschema is imported only
 for a document that fails it, to list every error with a message that says what is allowed.
 """
 
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cam_gitops.compiled import Predicate, compile_schema
+from cam_gitops.check.compiled import Predicate, compile_schema
 from cam_gitops.findings import Finding, Position, error
 from cam_gitops.loader import DocPath, SourceDocument
 
@@ -62,8 +62,9 @@ _TYPE_NAMES = {
 
 def schema_dir() -> Path:
     """Folder of the shipped schemas: in the wheel, or the repository's schemas/ folder."""
-    packaged = Path(__file__).parent / "_schemas"
-    return packaged if packaged.is_dir() else Path(__file__).resolve().parent.parent / "schemas"
+    package = Path(__file__).resolve().parents[1]
+    packaged = package / "_schemas"
+    return packaged if packaged.is_dir() else package.parent / "schemas"
 
 
 @functools.cache

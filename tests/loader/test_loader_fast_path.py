@@ -10,19 +10,21 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cam_gitops import loader
+from cam_gitops.loader.document import Builder, Refused
+from cam_gitops.loader.yaml_events import parse_yaml
+from cam_gitops.loader.yaml_fast import UNSUPPORTED, fast_yaml
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def both(text: str) -> tuple[Any, Any]:
     """(fast result or None when unsupported, event-parser result or None when refused), with positions."""
-    fast_builder = loader._Builder()
-    fast = loader._fast_yaml(text, fast_builder)
-    slow_builder = loader._Builder()
+    fast_builder = Builder()
+    fast = fast_yaml(text, fast_builder)
+    slow_builder = Builder()
     try:
-        slow = loader._parse_yaml(text, slow_builder)
-    except loader._Refused:
+        slow = parse_yaml(text, slow_builder)
+    except Refused:
         slow_result = None
     else:
         slow_result = (
@@ -32,7 +34,7 @@ def both(text: str) -> tuple[Any, Any]:
             slow_builder.quoted,
             slow_builder.duplicates,
         )
-    if fast is loader._UNSUPPORTED:
+    if fast is UNSUPPORTED:
         return None, slow_result
     fast_result = (_typed(fast), fast_builder.value_positions, fast_builder.key_positions, fast_builder.quoted, [])
     return fast_result, slow_result

@@ -10,19 +10,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cam_gitops.app import (
-    EXIT_FINDINGS,
-    EXIT_OK,
-    CheckOptions,
-    CheckOutcome,
-    execute_check,
-    resolve_policy,
-    write_file,
-)
-from cam_gitops.apply import Accounts, Target, deleted_change, plan_target, run_parallel
-from cam_gitops.checker import CheckResult
-from cam_gitops.discovery import display_path, find_root
-from cam_gitops.plan import UNMANAGED, Change, summarize
+from cam_gitops.check.checker import CheckResult
+from cam_gitops.check.run import EXIT_FINDINGS, EXIT_OK, CheckOptions, CheckOutcome, execute_check, resolve_policy
+from cam_gitops.live.apply import Accounts, Target, deleted_change, plan_target, run_parallel
+from cam_gitops.live.plan import UNMANAGED, Change, summarize
+from cam_gitops.workspace.files import write_file
+from cam_gitops.workspace.layout import display_path, find_root
 
 
 @dataclass(frozen=True)
@@ -48,9 +41,9 @@ class Targets:
 
 
 def _removed_fields(root: Path, revision: str, path: str, now: Mapping[str, Any]) -> tuple[str, ...]:
-    from cam_gitops.gitdiff import file_at
     from cam_gitops.loader import load_bytes
     from cam_gitops.model import UPDATABLE_FIELDS
+    from cam_gitops.workspace.git import file_at
 
     before = file_at(root, revision, path)
     if before is None:
@@ -62,8 +55,8 @@ def _removed_fields(root: Path, revision: str, path: str, now: Mapping[str, Any]
 
 
 def _arn_at(root: Path, revision: str, path: str) -> str | None:
-    from cam_gitops.gitdiff import file_at
     from cam_gitops.loader import load_bytes
+    from cam_gitops.workspace.git import file_at
 
     before = file_at(root, revision, path)
     loaded = load_bytes(before, path, Path(path).suffix.lower()) if before is not None else None
@@ -78,7 +71,7 @@ def collect_targets(options: AwsRunOptions) -> Targets:
     deleted: list[Change] = []
     changed = None
     if options.changed_since is not None:
-        from cam_gitops.gitdiff import changed_since
+        from cam_gitops.workspace.git import changed_since
 
         policy_path, _ = resolve_policy(root, options.policy_file)
         changed = changed_since(root, options.changed_since, display_path(root, policy_path))
@@ -113,7 +106,7 @@ def collect_targets(options: AwsRunOptions) -> Targets:
 
 def make_accounts(options: AwsRunOptions) -> Accounts:
     """The AWS identities for a run (imports boto3: only plan, apply, drift and import do)."""
-    from cam_gitops.aws import CleanRoomsML, RetrySettings, make_session
+    from cam_gitops.live.aws import CleanRoomsML, RetrySettings, make_session
 
     retries = RetrySettings(options.retry_mode, options.max_attempts, max(10, options.concurrency))
     return Accounts(CleanRoomsML(make_session(), retries), options.role_arn_template)
@@ -143,9 +136,9 @@ def unmanaged_in_accounts(
     accounts: Accounts, targets: Sequence[Target], extra_regions: Sequence[str] = ()
 ) -> list[Change]:
     """Live models, in the accounts and regions the repository uses, that no file manages."""
-    from cam_gitops.apply import AccountRefused
-    from cam_gitops.aws import AwsError
-    from cam_gitops.plan import error_change
+    from cam_gitops.live.apply import AccountRefused
+    from cam_gitops.live.aws import AwsError
+    from cam_gitops.live.plan import error_change
 
     managed = {t.arn for t in targets}
     pairs = {(t.arn.split(":")[4], t.arn.split(":")[3]) for t in targets if t.arn.count(":") >= 5}
@@ -212,8 +205,8 @@ def model_yaml(live: Mapping[str, Any], schema_ref: str) -> str:
 
 def managed_arns(root: Path) -> dict[str, str]:
     """ARN -> file of every readable model file in the repository."""
-    from cam_gitops.discovery import all_model_files
     from cam_gitops.loader import load_file
+    from cam_gitops.workspace.layout import all_model_files
 
     found: dict[str, str] = {}
     for model_file in all_model_files(root):
@@ -228,7 +221,7 @@ def import_models(accounts: Accounts, arns: Sequence[str], folder: Path, root: P
     """Write a model file for each live model not yet managed; never overwrite a file."""
     import os
 
-    from cam_gitops.aws import AwsError
+    from cam_gitops.live.aws import AwsError
     from cam_gitops.model import Arn
 
     already = managed_arns(root)
@@ -258,7 +251,7 @@ def import_models(accounts: Accounts, arns: Sequence[str], folder: Path, root: P
 
 def run_apply(targets: Targets, applier: Any, concurrency: int, progress: Any | None = None) -> list[Any]:
     """Apply every target in parallel; deleted files are reported, never deleted."""
-    from cam_gitops.apply import unmanaged_result
+    from cam_gitops.live.apply import unmanaged_result
 
     total = len(targets.targets)
     done = 0

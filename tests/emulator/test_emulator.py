@@ -34,7 +34,7 @@ from emulator_fixtures import (
 from cam_gitops.emulator import EmulatorServer, Faults, RequestRecord, SeedError
 from cam_gitops.emulator.__main__ import main as cli_main
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 ISO_MS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 
 

@@ -15,8 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_check_cli import HOSTILE
 
-from cam_gitops.loader import load_bytes
-from cam_gitops.schema import (
+from cam_gitops.check.schema import (
     MODEL_SCHEMA,
     POLICY_SCHEMA,
     detailed_validator,
@@ -24,8 +23,9 @@ from cam_gitops.schema import (
     load_schema,
     validate,
 )
+from cam_gitops.loader import load_bytes
 
-SCHEMAS = Path(__file__).resolve().parent.parent / "schemas"
+SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
 JSON_TYPES = {
     "string": "string",
     "integer": "integer",

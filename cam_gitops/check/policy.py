@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cam_gitops.check.globs import path_matches
+from cam_gitops.check.schema import POLICY_SCHEMA, validate
 from cam_gitops.findings import Finding, Position, error, warning
-from cam_gitops.globs import path_matches
 from cam_gitops.loader import SourceDocument, load_file
-from cam_gitops.schema import POLICY_SCHEMA, validate
 
 DEFAULT_POLICY_FILE = "policy.yaml"
 

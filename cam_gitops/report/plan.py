@@ -11,11 +11,11 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from cam_gitops.apply import ApplyResult
+from cam_gitops.check.rules import RuleInfo
 from cam_gitops.findings import Finding, Position, Severity
-from cam_gitops.plan import CANNOT_UNSET, ERROR, NO_OP, UNMANAGED, UPDATE, Change, FieldChange, summarize
-from cam_gitops.reporters import Style, github_annotation, sarif_report
-from cam_gitops.rules import RuleInfo
+from cam_gitops.live.apply import ApplyResult
+from cam_gitops.live.plan import CANNOT_UNSET, ERROR, NO_OP, UNMANAGED, UPDATE, Change, FieldChange, summarize
+from cam_gitops.report.check import Style, github_annotation, sarif_report
 
 PATCH_NOTE = (
     "Fields a file leaves out keep their live value: UpdateConfiguredAudienceModel is a PATCH and cannot unset a field."

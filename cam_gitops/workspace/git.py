@@ -6,8 +6,8 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from cam_gitops.discovery import MODELS_DIR, UsageError
 from cam_gitops.loader import MODEL_SUFFIXES
+from cam_gitops.workspace.layout import MODELS_DIR, UsageError
 
 
 @dataclass(frozen=True)

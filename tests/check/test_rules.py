@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
-from cam_gitops import rules
-from cam_gitops.checker import check_file, run_check
-from cam_gitops.discovery import ModelFile
+from cam_gitops.check import rules
+from cam_gitops.check.checker import check_file, run_check
+from cam_gitops.check.policy import Policy
 from cam_gitops.findings import Finding
 from cam_gitops.model import ModelSpec
-from cam_gitops.policy import Policy
+from cam_gitops.workspace.layout import ModelFile
 
 ACCOUNT = "111122223333"
 OTHER = "444455556666"

@@ -19,14 +19,14 @@ from jsonschema.validators import validator_for
 from snapshot_cases import SNAPSHOT_DIR, SNAPSHOTS, UPDATE_COMMAND, arn, plan_changes
 
 from cam_gitops import cli as cli_module
-from cam_gitops.checker import CheckResult
+from cam_gitops.check.checker import CheckResult
 from cam_gitops.cli import cli
 from cam_gitops.findings import Finding, Position, Severity
-from cam_gitops.plan import UPDATE, Change, FieldChange
-from cam_gitops.plan_reporters import MARKDOWN_LIMIT, PLAN_REPORTERS, plan_github, plan_markdown, plan_sarif
-from cam_gitops.reporters import CHECK_REPORTERS, Style, check_text, github_annotation, sarif_report
+from cam_gitops.live.plan import UPDATE, Change, FieldChange
+from cam_gitops.report.check import CHECK_REPORTERS, Style, check_text, github_annotation, sarif_report
+from cam_gitops.report.plan import MARKDOWN_LIMIT, PLAN_REPORTERS, plan_github, plan_markdown, plan_sarif
 
-SCHEMA_PATH = Path(__file__).parent / "data" / "sarif-schema-2.1.0.json"
+SCHEMA_PATH = Path(__file__).resolve().parents[1] / "data" / "sarif-schema-2.1.0.json"
 CAM_GITOPS = str(Path(sys.executable).parent / "cam-gitops")
 ANSI = "\x1b["
 
@@ -316,7 +316,7 @@ def test_output_creates_folders_and_never_colours(findings_repo: Path, monkeypat
 
 
 def test_failed_write_leaves_no_temp_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from cam_gitops import app
+    from cam_gitops.workspace import files as app
 
     target = tmp_path / "report.json"
     target.write_text("old\n")

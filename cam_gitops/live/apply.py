@@ -1,6 +1,6 @@
 """Reading live state and applying changes: the only module that drives AWS calls.
 
-It works through the narrow adapter in cam_gitops.aws, one model per worker thread, and
+It works through the narrow adapter in cam_gitops.live.aws, one model per worker thread, and
 returns plain results in the order the models were given, whatever order they finish in.
 """
 
@@ -14,9 +14,8 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from cam_gitops.aws import AwsError, CleanRoomsML
-from cam_gitops.model import Arn
-from cam_gitops.plan import (
+from cam_gitops.live.aws import AwsError, CleanRoomsML
+from cam_gitops.live.plan import (
     NO_OP,
     UNMANAGED,
     UPDATE,
@@ -26,6 +25,7 @@ from cam_gitops.plan import (
     error_change,
     plan_model,
 )
+from cam_gitops.model import Arn
 
 APPLIED = "applied"
 FAILED = "failed"

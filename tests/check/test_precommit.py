@@ -13,7 +13,7 @@ import pytest
 import yaml
 from factories import ARN, VALID_MODEL, model_text
 
-PROJECT = Path(__file__).resolve().parent.parent
+PROJECT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 HOOK: dict[str, Any] = yaml.safe_load((PROJECT / ".pre-commit-hooks.yaml").read_text())[0]
 POLICY = "rules:\n  min-matching-seed-size: 1000\n  require-description: true\n"

@@ -11,8 +11,8 @@ import pytest
 from click.testing import CliRunner
 from factories import ARN, model_text, write_repo
 
+from cam_gitops.check.policy import Override, Policy
 from cam_gitops.cli import cli
-from cam_gitops.policy import Override, Policy
 
 TODAY = dt.date.today()
 Violation = tuple[str, str, int]
