@@ -1,7 +1,6 @@
 """Command line: parse options, delegate to the stages, print, return an exit code.
 
-Exit codes: 0 success; 1 findings or failed models; 2 usage error or invalid policy;
-3 internal error; 130 interrupted. plan and drift with --detailed-exitcode use 2 for changes.
+Exit codes are cam_gitops.exitcodes: each means one thing for every command.
 """
 
 from __future__ import annotations
@@ -15,13 +14,11 @@ from typing import Any, NoReturn
 
 import click
 
-from cam_gitops import __version__
+from cam_gitops import __version__, exitcodes
 
 FORMATS_CHECK = ("text", "json", "sarif", "github")
 FORMATS_PLAN = ("text", "json", "markdown", "github", "sarif")
-EXIT_INTERNAL = 3
 MARKDOWN_FINDINGS = 100  # a PR comment has a size limit; the full list is one command away
-EXIT_INTERRUPTED = 130
 
 POLICY_HELP = """\b
 Policy (policy.yaml at the repository root, or --policy FILE):
@@ -48,9 +45,6 @@ Policy (policy.yaml at the repository root, or --policy FILE):
 Also reported: schema, parse, duplicate-key, duplicate-arn, path,
 policy, waiver-expired, waiver-unused. README section "Writing policies"
 has every rule with an example.
-\b
-Exit codes: 0 clean (warnings allowed unless --strict), 1 errors,
-2 usage error or invalid policy file.
 """
 
 
@@ -108,7 +102,39 @@ def _report_options(formats: Sequence[str]) -> Callable[[Callable[..., Any]], Ca
     return decorate
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class _UsageError(click.UsageError):
+    exit_code = exitcodes.USAGE
+
+
+class _Commands(click.Group):
+    """click's group, with usage errors mapped to cam-gitops's own exit code.
+
+    click exits 2 on a usage error, the code plan and drift use for "changes pending" and
+    "drift": a script could not tell a typo from a pending change.
+    """
+
+    def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
+        try:
+            return super().make_context(*args, **kwargs)
+        except click.UsageError as exc:
+            if isinstance(exc, _UsageError):
+                raise
+            raise _UsageError(exc.message, exc.ctx) from exc
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except click.UsageError as exc:
+            if isinstance(exc, _UsageError):
+                raise
+            raise _UsageError(exc.message, exc.ctx) from exc
+
+
+@click.group(
+    cls=_Commands,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+    epilog=exitcodes.help_text(),
+)
 @click.version_option(__version__, prog_name="cam-gitops")
 def cli() -> None:
     """Lint, plan and apply AWS Clean Rooms ML configured audience models from git.
@@ -123,7 +149,7 @@ def cli() -> None:
     """
 
 
-@cli.command(epilog=POLICY_HELP)
+@cli.command(epilog=POLICY_HELP + "\n" + exitcodes.help_text())
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--policy", "policy_file", metavar="FILE", help="Policy file (default: policy.yaml at the root).")
 @_report_options(FORMATS_CHECK)
@@ -229,7 +255,7 @@ def _aws_failure(exc: Exception) -> NoReturn:
     _exit(1)
 
 
-@cli.command()
+@cli.command(epilog=exitcodes.help_text())
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option(
     "--changed-since",
@@ -273,7 +299,7 @@ def plan(
     _exit(plan_exit_code(changes, detailed_exitcode))
 
 
-@cli.command()
+@cli.command(epilog=exitcodes.help_text())
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--changed-since", metavar="REV", help="Only model files changed since this git revision.")
 @click.option("--dry-run", is_flag=True, help="Plan and report, but send no update.")
@@ -345,7 +371,7 @@ def _progress_reporter() -> Callable[[int, int, Any], None]:
     return report
 
 
-@cli.command()
+@cli.command(epilog=exitcodes.help_text())
 @click.option(
     "--region",
     "regions",
@@ -384,7 +410,7 @@ def drift(regions: tuple[str, ...], fmt: str | None, output: str | None, **kwarg
     _exit(plan_exit_code(changes, detailed=True))
 
 
-@cli.command(name="import")
+@cli.command(name="import", epilog=exitcodes.help_text())
 @click.argument("arns", nargs=-1)
 @click.option("--all", "import_all", is_flag=True, help="Import every live model no file manages.")
 @click.option(
@@ -448,7 +474,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.exit_code
     except (KeyboardInterrupt, click.exceptions.Abort):
         click.echo("cam-gitops: interrupted", err=True)
-        return EXIT_INTERRUPTED
+        return exitcodes.INTERRUPTED
     except Exception as exc:
         if os.environ.get("CAM_GITOPS_DEBUG"):
             raise
@@ -457,7 +483,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "Rerun with CAM_GITOPS_DEBUG=1 for details and report it.",
             err=True,
         )
-        return EXIT_INTERNAL
+        return exitcodes.INTERNAL
     return result if isinstance(result, int) else 0
 
 

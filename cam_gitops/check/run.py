@@ -12,12 +12,11 @@ from pathlib import Path
 
 from cam_gitops.check.checker import CheckResult, default_jobs, run_check
 from cam_gitops.check.policy import DEFAULT_POLICY_FILE, empty_policy, load_policy
+from cam_gitops.exitcodes import FINDINGS as EXIT_FINDINGS
+from cam_gitops.exitcodes import OK as EXIT_OK
+from cam_gitops.exitcodes import USAGE as EXIT_USAGE
 from cam_gitops.findings import Finding, Position, sorted_findings, warning
 from cam_gitops.workspace.layout import display_path, find_root, select
-
-EXIT_OK = 0
-EXIT_FINDINGS = 1
-EXIT_USAGE = 2
 
 
 @dataclass(frozen=True)

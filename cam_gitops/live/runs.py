@@ -11,7 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from cam_gitops.check.checker import CheckResult
-from cam_gitops.check.run import EXIT_FINDINGS, EXIT_OK, CheckOptions, CheckOutcome, execute_check, resolve_policy
+from cam_gitops.check.run import CheckOptions, CheckOutcome, execute_check, resolve_policy
+from cam_gitops.exitcodes import CHANGES
+from cam_gitops.exitcodes import FINDINGS as EXIT_FINDINGS
+from cam_gitops.exitcodes import OK as EXIT_OK
 from cam_gitops.live.apply import Accounts, Target, deleted_change, plan_target, run_parallel
 from cam_gitops.live.plan import UNMANAGED, Change, summarize
 from cam_gitops.workspace.files import write_file
@@ -129,7 +132,7 @@ def plan_exit_code(changes: Sequence[Change], detailed: bool) -> int:
     summary = summarize(changes)
     if summary.errors:
         return EXIT_FINDINGS
-    return 2 if detailed and summary.changes_pending else EXIT_OK
+    return CHANGES if detailed and summary.changes_pending else EXIT_OK
 
 
 def unmanaged_in_accounts(

@@ -207,14 +207,14 @@ def test_paths_limit_the_check_but_policy_change_checks_all(tmp_path: Path, monk
 def test_missing_path_is_a_usage_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     root = write_repo(tmp_path, {"models/good.yaml": VALID_MODEL})
     code, output = run_check(root, "models/missing.yaml", monkeypatch=monkeypatch)
-    assert code == 2
+    assert code == 4
     assert "models/missing.yaml: no such file or folder" in output
 
 
 def test_not_a_model_file_is_a_usage_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     root = write_repo(tmp_path, {"models/notes.txt": "hello"})
     code, output = run_check(root, "models/notes.txt", monkeypatch=monkeypatch)
-    assert code == 2
+    assert code == 4
     assert "not a model file" in output
 
 
@@ -249,11 +249,11 @@ def test_dotdot_path_out_of_the_repository_is_refused(tmp_path: Path, monkeypatc
     assert [(f["path"], f["rule"]) for f in found] == [("../elsewhere.yaml", "path")]
 
 
-def test_invalid_policy_exits_2_with_findings_on_the_policy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_invalid_policy_exits_4_with_findings_on_the_policy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     policy = "rules:\n  min-matching-seed-size: lots\n  allowed-acounts: ['1']\n"
     root = write_repo(tmp_path, {"models/m.yaml": VALID_MODEL}, policy=policy)
     code, found = violations(root, monkeypatch)
-    assert code == 2
+    assert code == 4
     assert [(f["path"], f["rule"], f["line"]) for f in found] == [
         ("policy.yaml", "policy", 2),
         ("policy.yaml", "policy", 3),
@@ -264,7 +264,7 @@ def test_invalid_policy_exits_2_with_findings_on_the_policy(tmp_path: Path, monk
 def test_explicit_missing_policy_is_a_usage_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     root = write_repo(tmp_path, {"models/m.yaml": VALID_MODEL})
     code, output = run_check(root, "--policy", "nope.yaml", monkeypatch=monkeypatch)
-    assert code == 2
+    assert code == 4
     assert "policy file not found" in output
 
 

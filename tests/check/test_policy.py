@@ -287,33 +287,33 @@ INVALID_POLICIES = [
 
 
 @pytest.mark.parametrize(("case", "policy", "line", "message"), INVALID_POLICIES, ids=[c[0] for c in INVALID_POLICIES])
-def test_invalid_policy_exits_2_with_a_policy_finding_at_its_line(
+def test_invalid_policy_exits_4_with_a_policy_finding_at_its_line(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, case: str, policy: str, line: int, message: str
 ) -> None:
     root = write_repo(tmp_path, {"models/a.yaml": seed(1500, 1)}, policy=policy)
     code, found = run(root, monkeypatch)
-    assert code == 2
+    assert code == 4
     assert brief(found) == [("policy.yaml", "policy", line)]
     assert message in str(found[0]["message"])
     assert found[0]["severity"] == "error"
 
 
-def test_invalid_yaml_in_the_policy_is_a_parse_error_with_exit_2(
+def test_invalid_yaml_in_the_policy_is_a_parse_error_with_exit_4(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     root = write_repo(tmp_path, {"models/a.yaml": seed(1500, 1)}, policy="rules:\n  require-description: [true\n")
     code, found = run(root, monkeypatch)
-    assert code == 2
+    assert code == 4
     assert brief(found) == [("policy.yaml", "parse", 3)]
     code, output = run_text(root, monkeypatch)
-    assert (code, output.splitlines()[-1]) == (2, "checked 0 files: 1 error")
+    assert (code, output.splitlines()[-1]) == (4, "checked 0 files: 1 error")
 
 
 def test_duplicate_rule_in_the_policy_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     policy = "rules:\n  min-matching-seed-size: 1000\n  min-matching-seed-size: 10\n"
     root = write_repo(tmp_path, {"models/a.yaml": seed(500, 1)}, policy=policy)
     code, found = run(root, monkeypatch)
-    assert code == 2
+    assert code == 4
     assert brief(found) == [("policy.yaml", "duplicate-key", 3)]
 
 
