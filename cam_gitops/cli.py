@@ -436,7 +436,8 @@ def import_(arns: tuple[str, ...], import_all: bool, regions: tuple[str, ...], f
     (and ListConfiguredAudienceModels with --all).
     """
     from cam_gitops.live.aws import AwsError
-    from cam_gitops.live.runs import collect_targets, import_models, make_accounts, unmanaged_in_accounts
+    from cam_gitops.live.importer import import_models
+    from cam_gitops.live.runs import collect_targets, make_accounts, unmanaged_in_accounts
     from cam_gitops.workspace.layout import find_root
 
     if bool(arns) == import_all:
