@@ -18,7 +18,6 @@ from cam_gitops import __version__, exitcodes
 
 FORMATS_CHECK = ("text", "json", "sarif", "github")
 FORMATS_PLAN = ("text", "json", "markdown", "github", "sarif")
-MARKDOWN_FINDINGS = 100  # a PR comment has a size limit; the full list is one command away
 
 POLICY_HELP = """\b
 Policy (policy.yaml at the repository root, or --policy FILE):
@@ -142,7 +141,7 @@ def cli() -> None:
     \b
     Every commit:       cam-gitops check            (pre-commit hook)
     Every pull request: cam-gitops plan --changed-since origin/main
-    Every merge:        cam-gitops apply --changed-since HEAD~1
+    Every merge:        cam-gitops apply            (reconciles every model)
 
     Model files live under models/ (YAML or JSON), keyed exactly as the request of
     UpdateConfiguredAudienceModel. The org policy is policy.yaml.
@@ -154,9 +153,16 @@ def cli() -> None:
 @click.option("--policy", "policy_file", metavar="FILE", help="Policy file (default: policy.yaml at the root).")
 @_report_options(FORMATS_CHECK)
 @click.option("--strict", is_flag=True, help="Fail on warnings too.")
+@click.option("--allow-empty", is_flag=True, help="Accept a project with no model files (a new repository).")
 @click.option("--no-color", is_flag=True, help="No colour (also: NO_COLOR=1).")
 def check(
-    paths: tuple[str, ...], policy_file: str | None, fmt: str | None, output: str | None, strict: bool, no_color: bool
+    paths: tuple[str, ...],
+    policy_file: str | None,
+    fmt: str | None,
+    output: str | None,
+    strict: bool,
+    allow_empty: bool,
+    no_color: bool,
 ) -> None:
     """Check model files against the schema and the org policy. No AWS access.
 
@@ -167,7 +173,9 @@ def check(
     from cam_gitops.report.check import CHECK_REPORTERS, Style
 
     with _usage_errors():
-        outcome = execute_check(CheckOptions(paths=paths, policy_file=policy_file, strict=strict))
+        outcome = execute_check(
+            CheckOptions(paths=paths, policy_file=policy_file, strict=strict, allow_empty=allow_empty)
+        )
     reporter = CHECK_REPORTERS[_default_format(fmt)]
     _emit(reporter(outcome.result, Style(_use_color(no_color, output))), output)
     _exit(outcome.exit_code)
@@ -204,6 +212,7 @@ def _aws_options(function: Callable[..., Any]) -> Callable[..., Any]:
             help="Assume this role for models in another account, e.g. "
             "'arn:aws:iam::{account}:role/cam-gitops-apply'. Without it such models are refused.",
         ),
+        click.option("--allow-empty", is_flag=True, help="Accept a project with no model files (a new repository)."),
         click.option("--no-color", is_flag=True, help="No colour (also: NO_COLOR=1)."),
     ]
     for option in reversed(options):
@@ -211,13 +220,10 @@ def _aws_options(function: Callable[..., Any]) -> Callable[..., Any]:
     return function
 
 
-def _run_options(paths: tuple[str, ...], changed_since: str | None, kwargs: dict[str, Any]) -> Any:
-    from cam_gitops.live.runs import AwsRunOptions
+def _aws_settings(kwargs: dict[str, Any]) -> Any:
+    from cam_gitops.live.runs import AwsSettings
 
-    return AwsRunOptions(
-        paths=paths,
-        changed_since=changed_since,
-        policy_file=kwargs["policy_file"],
+    return AwsSettings(
         concurrency=kwargs["concurrency"],
         max_attempts=kwargs["max_attempts"],
         retry_mode=kwargs["retry_mode"],
@@ -225,34 +231,37 @@ def _run_options(paths: tuple[str, ...], changed_since: str | None, kwargs: dict
     )
 
 
+def _collect(
+    paths: tuple[str, ...], changed_since: str | None, kwargs: dict[str, Any], fmt: str, output: str | None, action: str
+) -> Any:
+    """Select and check the model files; report check findings and stop when it failed."""
+    from cam_gitops.live.targets import Scope, collect_targets
+
+    scope = Scope(paths, changed_since, kwargs["policy_file"], kwargs["allow_empty"])
+    with _usage_errors():
+        targets = collect_targets(scope)
+    if targets.check.exit_code != 0:
+        _check_failed(targets.check, fmt, output, action)
+    return targets
+
+
 def _check_failed(outcome: Any, fmt: str, output: str | None, action: str) -> NoReturn:
     """Report check findings instead of a plan, and stop: nothing is sent to AWS."""
-    from cam_gitops.report.check import CHECK_REPORTERS, Style, check_summary, finding_line
+    from cam_gitops.report.check import CHECK_REPORTERS, Style
+    from cam_gitops.report.plan import check_failed_markdown
 
-    result = outcome.result
     if fmt == "markdown":
-        lines = [
-            "<!-- cam-gitops-plan -->",
-            "### cam-gitops plan",
-            "",
-            f"**{action} stopped: `cam-gitops check` failed** ({check_summary(result)})",
-            "",
-        ]
-        shown = result.findings[:MARKDOWN_FINDINGS]
-        lines += [f"- `{finding_line(f, Style())}`" for f in shown]
-        if len(result.findings) > len(shown):
-            lines.append(f"- ... and {len(result.findings) - len(shown)} more: run `cam-gitops check` locally")
-        text = "\n".join(lines) + "\n"
+        text = check_failed_markdown(outcome.result, action)
     else:
-        text = CHECK_REPORTERS.get(fmt, CHECK_REPORTERS["text"])(result, Style())
+        text = CHECK_REPORTERS.get(fmt, CHECK_REPORTERS["text"])(outcome.result, Style())
     _emit(text, output)
     click.echo(f"cam-gitops: {action} stopped: check found errors; nothing was sent to AWS", err=True)
-    _exit(outcome.exit_code or 1)
+    _exit(outcome.exit_code or exitcodes.FINDINGS)
 
 
 def _aws_failure(exc: Exception) -> NoReturn:
     click.echo(f"cam-gitops: error: {exc}", err=True)
-    _exit(1)
+    _exit(exitcodes.FINDINGS)
 
 
 @cli.command(epilog=exitcodes.help_text())
@@ -260,8 +269,9 @@ def _aws_failure(exc: Exception) -> NoReturn:
 @click.option(
     "--changed-since",
     metavar="REV",
-    help="Only model files changed since this git revision; report fields removed since then "
-    "(cannot-unset) and deleted files (unmanaged).",
+    help="Only model files changed since this git revision (every file when policy.yaml or a schema "
+    "changed); also reports fields removed since then (cannot-unset), files whose ARN changed "
+    "(retarget), moves that change a file's rules, and models no file manages any more.",
 )
 @_report_options(FORMATS_PLAN)
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 0 nothing to do, 2 changes pending, 1 errors.")
@@ -276,32 +286,37 @@ def plan(
 ) -> None:
     """Show what apply would change in AWS, field by field, from live GetConfiguredAudienceModel.
 
-    Runs check first and stops on its errors. Needs cleanrooms-ml:GetConfiguredAudienceModel.
-    A field left out of a file is not changed (the update is a PATCH); with --changed-since,
-    a field removed from a file is an error (cannot-unset) instead of a silent no-op.
+    Runs check first and stops on its errors. The policy then judges each model as it will be
+    after the update: the update is a PATCH, so fields a file leaves out keep their live value,
+    and a live value that breaks the policy is reported (refused) with what to add to the file.
+    Needs cleanrooms-ml:GetConfiguredAudienceModel.
     """
     from cam_gitops.live.aws import AwsError
-    from cam_gitops.live.runs import collect_targets, make_accounts, plan_exit_code, plan_targets
+    from cam_gitops.live.runs import make_accounts, plan_exit_code, plan_targets
     from cam_gitops.report.check import Style
     from cam_gitops.report.plan import PLAN_REPORTERS
 
     fmt = _default_format(fmt)
-    options = _run_options(paths, changed_since, kwargs)
-    with _usage_errors():
-        targets = collect_targets(options)
-    if targets.check.exit_code != 0:
-        _check_failed(targets.check, fmt, output, "plan")
+    targets = _collect(paths, changed_since, kwargs, fmt, output, "plan")
+    settings = _aws_settings(kwargs)
     try:
-        changes = plan_targets(targets, make_accounts(options), options.concurrency)
+        changes = plan_targets(targets, make_accounts(settings), settings.concurrency)
     except AwsError as exc:
         _aws_failure(exc)
+    changes = targets.project_view(changes)
     _emit(PLAN_REPORTERS[fmt](changes, Style(_use_color(kwargs["no_color"], output))), output)
     _exit(plan_exit_code(changes, detailed_exitcode))
 
 
 @cli.command(epilog=exitcodes.help_text())
 @click.argument("paths", nargs=-1, type=click.Path())
-@click.option("--changed-since", metavar="REV", help="Only model files changed since this git revision.")
+@click.option(
+    "--changed-since",
+    metavar="REV",
+    help="Only model files changed since this git revision. Without it (the default, and what the "
+    "merge job runs) apply reconciles: every model file is planned and those that differ are "
+    "updated, so an earlier failure or a skipped run converges.",
+)
 @click.option("--dry-run", is_flag=True, help="Plan and report, but send no update.")
 @click.option("--report", metavar="FILE", help="Write the per-model JSON result to FILE.")
 @click.option(
@@ -319,43 +334,45 @@ def apply(
     """Apply model files to AWS with UpdateConfiguredAudienceModel, then verify by reading back.
 
     \b
-    Re-runs check and refuses on errors. Only models whose plan is `update` are
-    sent, with the file's fields; each is read back and reported `applied` only
-    when live equals the file. One model's failure does not stop the others.
-    Exit 0 when every model is applied or unchanged, 1 when any failed.
+    With no PATHS, reconciles every model file: each is read (one Get, in parallel)
+    and only models that differ are updated, with the file's fields; each is read
+    back and reported `applied` only when live equals the file. Re-runs check and
+    refuses on errors; a model whose state after the update would break the policy
+    through a live value the file does not set is refused. One model's failure
+    does not stop the others. Exit 0 when every model is applied or unchanged, 1
+    when any failed or was refused.
     Needs cleanrooms-ml:GetConfiguredAudienceModel and UpdateConfiguredAudienceModel
     (and iam:PassRole for outputConfig.roleArn).
     """
     from cam_gitops.live.apply import Applier
     from cam_gitops.live.aws import AwsError
-    from cam_gitops.live.runs import collect_targets, make_accounts, run_apply
+    from cam_gitops.live.runs import make_accounts, run_apply
+    from cam_gitops.report.apply import APPLY_REPORTERS, apply_json
     from cam_gitops.report.check import Style
-    from cam_gitops.report.plan import APPLY_REPORTERS, apply_json
 
-    options = _run_options(paths, changed_since, kwargs)
-    with _usage_errors():
-        targets = collect_targets(options)
-    if targets.check.exit_code != 0:
-        _check_failed(targets.check, "text", None, "apply")
+    targets = _collect(paths, changed_since, kwargs, "text", None, "apply")
+    settings = _aws_settings(kwargs)
     try:
-        accounts = make_accounts(options)
+        accounts = make_accounts(settings)
         _ = accounts.caller  # the account guard needs the caller's account before any update
-        results = run_apply(targets, Applier(accounts, dry_run=dry_run), options.concurrency, _progress_reporter())
+        applier = Applier(accounts, targets.policy, targets.today, dry_run=dry_run)
+        results = run_apply(targets, applier, settings.concurrency, _progress_reporter())
     except AwsError as exc:
         _aws_failure(exc)
+    results = targets.project_view(results)
     if report:
         from cam_gitops.workspace.files import write_output
 
         write_output(apply_json(results, Style()), report)
     _emit(APPLY_REPORTERS[fmt](results, Style(_use_color(kwargs["no_color"], None))), None)
-    _exit(1 if any(r.failed for r in results) else 0)
+    _exit(exitcodes.FINDINGS if any(r.failed for r in results) else exitcodes.OK)
 
 
 def _progress_reporter() -> Callable[[int, int, Any], None]:
     """Progress of apply on standard error: a bar on a terminal, one plain line per model otherwise."""
     import threading
 
-    from cam_gitops.report.plan import apply_line
+    from cam_gitops.report.apply import apply_line
 
     lock = threading.Lock()
     tty = sys.stderr.isatty() and "CI" not in os.environ
@@ -384,30 +401,30 @@ def _progress_reporter() -> Callable[[int, int, Any], None]:
 def drift(regions: tuple[str, ...], fmt: str | None, output: str | None, **kwargs: Any) -> None:
     """Compare every model file with AWS, and list live models no file manages.
 
-    Exit 0 in sync, 2 drift (a model differs from its file, or is unmanaged), 1 errors.
-    Needs GetConfiguredAudienceModel and ListConfiguredAudienceModels.
+    Drift is a model that differs from its file, a live value the file does not set that breaks
+    the policy, or a live model no file manages (unless policy.yaml's ignore-unmanaged lists it,
+    with a reason). Each model's live values of fields its file does not set are listed.
+    Exit 0 in sync, 2 drift, 1 errors. Needs GetConfiguredAudienceModel and
+    ListConfiguredAudienceModels.
     """
     from cam_gitops.live.aws import AwsError
-    from cam_gitops.live.runs import collect_targets, make_accounts, plan_targets, unmanaged_in_accounts
+    from cam_gitops.live.drift import unmanaged_in_accounts
+    from cam_gitops.live.runs import drift_exit_code, make_accounts, plan_targets
     from cam_gitops.report.check import Style
     from cam_gitops.report.plan import PLAN_REPORTERS
 
     fmt = _default_format(fmt)
-    options = _run_options((), None, kwargs)
-    with _usage_errors():
-        targets = collect_targets(options)
-    if targets.check.exit_code != 0:
-        _check_failed(targets.check, fmt, output, "drift")
+    targets = _collect((), None, kwargs, fmt, output, "drift")
+    settings = _aws_settings(kwargs)
     try:
-        accounts = make_accounts(options)
-        changes = plan_targets(targets, accounts, options.concurrency)
-        changes += unmanaged_in_accounts(accounts, targets.targets, regions)
+        accounts = make_accounts(settings)
+        changes = plan_targets(targets, accounts, settings.concurrency)
+        changes += unmanaged_in_accounts(accounts, targets.targets, regions, targets.policy, targets.today)
     except AwsError as exc:
         _aws_failure(exc)
-    _emit(PLAN_REPORTERS[fmt](changes, Style(_use_color(kwargs["no_color"], output))), output)
-    from cam_gitops.live.runs import plan_exit_code
-
-    _exit(plan_exit_code(changes, detailed=True))
+    changes = targets.project_view(changes)
+    _emit(PLAN_REPORTERS[fmt](changes, Style(_use_color(kwargs["no_color"], output)), title="cam-gitops drift"), output)
+    _exit(drift_exit_code(changes))
 
 
 @cli.command(name="import", epilog=exitcodes.help_text())
@@ -436,19 +453,20 @@ def import_(arns: tuple[str, ...], import_all: bool, regions: tuple[str, ...], f
     (and ListConfiguredAudienceModels with --all).
     """
     from cam_gitops.live.aws import AwsError
+    from cam_gitops.live.drift import unmanaged_in_accounts
     from cam_gitops.live.importer import import_models
-    from cam_gitops.live.runs import collect_targets, make_accounts, unmanaged_in_accounts
+    from cam_gitops.live.runs import make_accounts
+    from cam_gitops.live.targets import Scope, collect_targets
     from cam_gitops.workspace.layout import find_root
 
     if bool(arns) == import_all:
         raise click.UsageError("give ARNs or --all (not both)")
-    options = _run_options((), None, kwargs)
     root = find_root(Path.cwd())
     try:
-        accounts = make_accounts(options)
+        accounts = make_accounts(_aws_settings(kwargs))
         if import_all:
             with _usage_errors():
-                targets = collect_targets(options)
+                targets = collect_targets(Scope((), None, kwargs["policy_file"], allow_empty=True))
             found = unmanaged_in_accounts(accounts, targets.targets, regions)
             arns = tuple(c.arn for c in found if c.path == "" and c.action == "unmanaged")
         results = import_models(accounts, list(arns), Path(folder).absolute(), root)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,6 +38,25 @@ class Arn:
         return cls(parts[1], parts[2], parts[3], parts[4], parts[5])
 
 
+_ARN_SHAPES = {
+    # service: (region pattern, resource id pattern); from botocore's ARN shapes, anchored
+    "cleanrooms-ml": (r"[a-z]{2}(?:-[a-z]+)+-[0-9]+", r"[-a-zA-Z0-9_/.]+"),
+    "iam": (r"", r"[\w+=,.@/-]+"),
+}
+
+
+def parse_arn(text: str, service: str, kind: str) -> Arn | None:
+    """The ARN of a service's resource type, validated whole (partition, service, region,
+    account, type and id), or None when text is not exactly one."""
+    region, resource_id = _ARN_SHAPES[service]
+    pattern = rf"arn:(aws(?:-[a-z]+)*):{re.escape(service)}:({region}):([0-9]{{12}}):{re.escape(kind)}/({resource_id})"
+    match = re.fullmatch(pattern, text)
+    if match is None or len(text) > 2048:
+        return None
+    partition, region_found, account, _ = match.groups()
+    return Arn(partition, service, region_found, account, f"{kind}/{match.group(4)}")
+
+
 @dataclass(frozen=True)
 class ModelSpec:
     """What one file wants a configured audience model to be."""
@@ -51,21 +71,16 @@ class ModelSpec:
         return self.source.path
 
     @property
-    def parsed_arn(self) -> Arn:
-        """The configured audience model's ARN, split (the schema guarantees its form)."""
-        parsed = Arn.parse(self.arn)
-        assert parsed is not None
-        return parsed
-
-    @property
     def region(self) -> str:
-        """Region the model lives in, taken from its ARN."""
-        return self.parsed_arn.region
+        """Region the model lives in, taken from its ARN ("" when it is not a valid ARN)."""
+        parsed = Arn.parse(self.arn)
+        return parsed.region if parsed else ""
 
     @property
     def account(self) -> str:
-        """Account that owns the model, taken from its ARN."""
-        return self.parsed_arn.account
+        """Account that owns the model, taken from its ARN ("" when it is not a valid ARN)."""
+        parsed = Arn.parse(self.arn)
+        return parsed.account if parsed else ""
 
     def get(self, *keys: str | int) -> Any:
         """The desired value at a key path, or None when the file does not set it."""

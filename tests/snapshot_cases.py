@@ -10,10 +10,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from cam_gitops.findings import Finding, Position, Severity
 from cam_gitops.live.apply import APPLIED, FAILED, REFUSED, ApplyResult, deleted_change
-from cam_gitops.live.plan import NO_OP, UNMANAGED, Change, FieldChange, error_change, plan_model
+from cam_gitops.live.plan import IGNORED, NO_OP, UNMANAGED, Change, FieldChange, RuleMove, error_change, plan_model
+from cam_gitops.live.plan import REFUSED as REFUSED_PLAN
+from cam_gitops.report.apply import apply_json, apply_text
 from cam_gitops.report.check import Style
-from cam_gitops.report.plan import apply_json, apply_text, plan_json, plan_markdown, plan_text
+from cam_gitops.report.plan import plan_json, plan_markdown, plan_text
 
 SNAPSHOT_DIR = Path(__file__).parent / "snapshots"
 UPDATE_COMMAND = "python scripts/update-snapshots.py"
@@ -110,7 +113,47 @@ def plan_changes() -> list[Change]:
         UNMANAGED,
         error="live model 'orphan' is not managed by any file; `cam-gitops import` can write one",
     )
-    changes = [spring, summer, autumn, winter, ghost, foreign, deleted, orphan]
+    metrics = Finding(
+        "models/media/fans.yaml",
+        Position(1, 1),
+        "allowed-shared-audience-metrics",
+        Severity.ERROR,
+        "sharedAudienceMetrics ALL is not allowed; allowed: NONE (live value; not set in models/media/fans.yaml): "
+        "add sharedAudienceMetrics to models/media/fans.yaml with a value the policy allows, so the update replaces it",
+    )
+    fans = plan_model(
+        "models/media/fans.yaml",
+        arn("fans"),
+        desired("fans", sharedAudienceMetrics=None),
+        live("fans"),
+        violations=[metrics],
+    )
+    waived = Finding(
+        "models/retail/legacy.yaml",
+        Position(1, 1),
+        "require-description",
+        Severity.ERROR,
+        "description is required by policy: say what the model is for and who owns it",
+    )
+    legacy = plan_model(
+        "models/retail/legacy.yaml",
+        arn("legacy"),
+        desired("legacy", description=None),
+        live("legacy", description=None, minMatchingSeedSize=1500),
+        waived=[waived],
+    )
+    moved = plan_model(
+        "models/sandbox/trial.yaml",
+        arn("trial"),
+        desired("trial"),
+        live("trial"),
+        retarget_from=arn("trial-old"),
+        moved_from="models/retail/trial.yaml",
+        policy_moves=[RuleMove("min-matching-seed-size", 1000, 100)],
+    )
+    reason = "live model 'partner-test' is deliberately unmanaged: a partner's test model"
+    ignored = Change("", arn("partner-test"), IGNORED, error=reason)
+    changes = [spring, summer, autumn, winter, ghost, foreign, deleted, orphan, fans, legacy, moved, ignored]
     assert [c.action for c in changes] == [
         "update",
         "update",
@@ -120,6 +163,10 @@ def plan_changes() -> list[Change]:
         "error",
         UNMANAGED,
         UNMANAGED,
+        REFUSED_PLAN,
+        NO_OP,
+        "update",
+        IGNORED,
     ]
     return changes
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import os
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from cam_gitops.check.crossfile import owners_text
+from cam_gitops.check.engine import apply_rules
 from cam_gitops.check.policy import Policy
-from cam_gitops.check.rules import CHECKS, apply_rules
+from cam_gitops.check.rules import CHECKS
 from cam_gitops.check.schema import MODEL_SCHEMA, validate
 from cam_gitops.findings import Finding, Position, Severity, error, sorted_findings, warning
 from cam_gitops.loader import load_file
@@ -113,36 +115,44 @@ def run_check(
     complete: bool = True,
     keep_models: bool = False,
     jobs: int = 1,
+    elsewhere: Mapping[str, Sequence[str]] | None = None,
 ) -> CheckResult:
-    """Check files against the schema and policy; complete=True means every model file is in files."""
+    """Check files against the schema and policy; complete=True means every model file is in
+    files, else `elsewhere` maps ARNs to the other model files that manage them."""
     results = _check_all(files, policy, keep_models, jobs)
     findings: list[Finding] = [f for r in results for f in r.findings]
-    findings += _duplicate_arns(results)
+    findings += _duplicate_arns(results, elsewhere or {})
     findings, waived = _apply_waivers(findings, policy, today or dt.date.today(), [r.path for r in results], complete)
     models = [r.model for r in results if r.model is not None]
     return CheckResult(len(files), sorted_findings(findings), waived, models)
 
 
-def _duplicate_arns(results: Sequence[FileResult]) -> list[Finding]:
+def _duplicate_arns(results: Sequence[FileResult], elsewhere: Mapping[str, Sequence[str]]) -> list[Finding]:
     by_arn: dict[str, list[FileResult]] = defaultdict(list)
     for result in results:
         if result.arn:
             by_arn[result.arn].append(result)
     findings = []
     for arn, owners in by_arn.items():
-        if len(owners) < 2:
+        outside = list(elsewhere.get(arn, ()))
+        if len(owners) + len(outside) < 2:
             continue
+        paths = [o.path for o in owners] + outside
         for owner in owners:
-            others = ", ".join(o.path for o in owners if o is not owner)
+            others = owners_text(p for p in paths if p != owner.path)
             findings.append(
                 error(
                     owner.path,
                     owner.arn_position,
                     "duplicate-arn",
-                    f"{arn} is also managed by {others}; keep exactly one file per model",
+                    f"{_short(arn)} is also managed by {others}; keep exactly one file per model",
                 )
             )
     return findings
+
+
+def _short(arn: str, limit: int = 120) -> str:
+    return arn if len(arn) <= limit else arn[: limit - 3] + "..."
 
 
 def _apply_waivers(
@@ -178,6 +188,15 @@ def _apply_waivers(
                     f"waiver of {waiver.rule} for {waiver.path} waives nothing; remove it",
                 )
             )
+    return kept, waived
+
+
+def split_waived(findings: Sequence[Finding], policy: Policy, today: dt.date) -> tuple[list[Finding], list[Finding]]:
+    """(findings no waiver covers, findings a waiver in force covers)."""
+    kept: list[Finding] = []
+    waived: list[Finding] = []
+    for finding in findings:
+        (kept if _waiver_for(finding, policy, today) is None else waived).append(finding)
     return kept, waived
 
 

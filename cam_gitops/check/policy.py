@@ -44,6 +44,15 @@ class Waiver:
 
 
 @dataclass(frozen=True)
+class IgnoredModel:
+    """A live model (ARN or glob) deliberately left without a file, and why."""
+
+    arn: str
+    reason: str
+    expires: dt.date | None = None
+
+
+@dataclass(frozen=True)
 class Policy:
     """The org policy in force for a run."""
 
@@ -51,6 +60,7 @@ class Policy:
     rules: Mapping[str, Any] = field(default_factory=dict)
     overrides: tuple[Override, ...] = ()
     waivers: tuple[Waiver, ...] = ()
+    ignore_unmanaged: tuple[IgnoredModel, ...] = ()
 
     def rules_for(self, model_path: str) -> dict[str, Any]:
         """The rule values in force for one model file, overrides applied in order."""
@@ -125,25 +135,42 @@ def _build(document: SourceDocument) -> Policy:
         )
         for index, item in enumerate(data.get("waivers", []))
     )
-    return Policy(path=document.path, rules=dict(data.get("rules", {})), overrides=overrides, waivers=waivers)
+    ignored = tuple(
+        IgnoredModel(
+            arn=item["arn"],
+            reason=item["reason"],
+            expires=dt.date.fromisoformat(item["expires"]) if "expires" in item else None,
+        )
+        for item in data.get("ignore-unmanaged", [])
+    )
+    return Policy(
+        path=document.path,
+        rules=dict(data.get("rules", {})),
+        overrides=overrides,
+        waivers=waivers,
+        ignore_unmanaged=ignored,
+    )
 
 
 def _semantic_problems(document: SourceDocument) -> list[Finding]:
     """What the policy schema cannot say: real dates, sane ranges, clean prefixes."""
     data = document.data
     problems: list[Finding] = []
-    for index, waiver in enumerate(data.get("waivers", [])):
-        try:
-            dt.date.fromisoformat(waiver["expires"])
-        except ValueError:
-            problems.append(
-                error(
-                    document.path,
-                    document.locate(("waivers", index, "expires")),
-                    "policy",
-                    f"waivers[{index}].expires is not a real date: {waiver['expires']}; use YYYY-MM-DD",
+    for key in ("waivers", "ignore-unmanaged"):
+        for index, item in enumerate(data.get(key, [])):
+            if "expires" not in item:
+                continue
+            try:
+                dt.date.fromisoformat(item["expires"])
+            except ValueError:
+                problems.append(
+                    error(
+                        document.path,
+                        document.locate((key, index, "expires")),
+                        "policy",
+                        f"{key}[{index}].expires is not a real date: {item['expires']}; use YYYY-MM-DD",
+                    )
                 )
-            )
     blocks: list[tuple[tuple[str | int, ...], Mapping[str, Any]]] = [(("rules",), data.get("rules", {}))]
     blocks += [(("overrides", i, "rules"), o["rules"]) for i, o in enumerate(data.get("overrides", []))]
     for where, rules in blocks:

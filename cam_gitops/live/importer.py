@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cam_gitops.live.apply import Accounts
+from cam_gitops.live.accounts import Accounts
 from cam_gitops.workspace.files import write_file
 from cam_gitops.workspace.layout import display_path
 

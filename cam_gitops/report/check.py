@@ -12,8 +12,8 @@ from typing import Any
 from urllib.parse import quote
 
 from cam_gitops import __version__
+from cam_gitops.check.catalog import RULES, RuleInfo
 from cam_gitops.check.checker import CheckResult
-from cam_gitops.check.rules import RULES, RuleInfo
 from cam_gitops.findings import Finding, Severity
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"

@@ -1,20 +1,30 @@
-"""Reporters for plan, drift and apply results: text, JSON, Markdown, GitHub, SARIF.
+"""Reporters for plan and drift results: text, JSON, Markdown, GitHub, SARIF.
 
-Pure functions from results to text, picked from PLAN_REPORTERS / APPLY_REPORTERS.
+Pure functions from results to text, picked from PLAN_REPORTERS.
 """
 
 from __future__ import annotations
 
 import html
 import json
-from collections import Counter
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, Protocol
 
-from cam_gitops.check.rules import RuleInfo
+from cam_gitops.check.catalog import RuleInfo
+from cam_gitops.check.checker import CheckResult
 from cam_gitops.findings import Finding, Position, Severity
-from cam_gitops.live.apply import ApplyResult
-from cam_gitops.live.plan import CANNOT_UNSET, ERROR, NO_OP, UNMANAGED, UPDATE, Change, FieldChange, summarize
+from cam_gitops.live.plan import (
+    CANNOT_UNSET,
+    ERROR,
+    IGNORED,
+    NO_OP,
+    REFUSED,
+    UNMANAGED,
+    UPDATE,
+    Change,
+    FieldChange,
+    summarize,
+)
 from cam_gitops.report.check import Style, github_annotation, sarif_report
 
 PATCH_NOTE = (
@@ -22,8 +32,10 @@ PATCH_NOTE = (
 )
 MARKDOWN_LIMIT = 60_000  # GitHub refuses comments over 65,536 characters
 MARKDOWN_MARKER = "<!-- cam-gitops-plan -->"
+MARKDOWN_FINDINGS = 100  # a PR comment has a size limit; the full list is one command away
 
-_SYMBOLS = {UPDATE: "~", NO_OP: "=", ERROR: "!", CANNOT_UNSET: "!", UNMANAGED: "?"}
+_SYMBOLS = {UPDATE: "~", NO_OP: "=", ERROR: "!", CANNOT_UNSET: "!", REFUSED: "!", UNMANAGED: "?", IGNORED: "-"}
+_COLORS = {UPDATE: "yellow", NO_OP: None, ERROR: "red", CANNOT_UNSET: "red", REFUSED: "red", UNMANAGED: "cyan"}
 
 
 def value_text(value: Any) -> str:
@@ -39,40 +51,71 @@ def short_arn(arn: str) -> str:
     return f"{parts[3]} {parts[5]}" if len(parts) == 6 else arn
 
 
-def plan_summary_line(changes: Sequence[Change]) -> str:
-    """`Plan: 2 to update, 3 unchanged, 1 error, 1 unmanaged.`"""
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'s' if count != 1 else ''}"
+
+
+def summary_parts(changes: Sequence[Change]) -> list[str]:
+    """`2 to update, 3 unchanged, 1 error` and the counts that are not zero."""
     summary = summarize(changes)
-    parts = [
-        f"{summary.update} to update",
-        f"{summary.no_op} unchanged",
-        f"{summary.errors} error{'s' if summary.errors != 1 else ''}",
-    ]
-    if summary.unmanaged:
-        parts.append(f"{summary.unmanaged} unmanaged")
-    return "Plan: " + ", ".join(parts) + "."
+    parts = [f"{summary.update} to update", f"{summary.no_op} unchanged", _plural(summary.errors, "error")]
+    for count, word in (
+        (summary.refused, "refused"),
+        (summary.retarget, "retarget"),
+        (summary.unmanaged, "unmanaged"),
+        (summary.ignored, "ignored"),
+    ):
+        if count:
+            parts.append(f"{count} {word}")
+    return parts
+
+
+def plan_summary_line(changes: Sequence[Change], title: str = "Plan") -> str:
+    """`Plan: 2 to update, 3 unchanged, 1 error, 1 unmanaged.`"""
+    return f"{title}: " + ", ".join(summary_parts(changes)) + "."
 
 
 def _label(change: Change) -> str:
     return change.path or "(no file)"
 
 
-def plan_text(changes: Sequence[Change], style: Style) -> str:
+def notes(change: Change) -> list[str]:
+    """What a reviewer must see besides the field diff, one line each (plain text)."""
+    lines = []
+    if change.retarget_from:
+        lines.append(
+            f"retarget: this file managed {change.retarget_from} and now manages {change.arn}; "
+            "the old model is no longer managed by any file"
+        )
+    if change.moved_from:
+        lines.append(f"moved from {change.moved_from}")
+    lines += [
+        f"policy for this file changed by the move: {m.rule} {value_text(m.before)} -> {value_text(m.after)}"
+        for m in change.policy_moves
+    ]
+    lines += [f"policy: [{f.rule}] {f.message}" for f in change.violations]
+    lines += [f"waived: [{f.rule}] {f.message}" for f in change.waived]
+    return lines
+
+
+def plan_text(changes: Sequence[Change], style: Style, title: str = "Plan") -> str:
     """Plan as text: one block per model, field diffs indented, summary last."""
     lines: list[str] = []
-    colors = {UPDATE: "yellow", NO_OP: None, ERROR: "red", CANNOT_UNSET: "red", UNMANAGED: "cyan"}
     for change in changes:
         head = f"{_SYMBOLS[change.action]} {_label(change)}  [{short_arn(change.arn)}]  {change.action}"
-        lines.append(style.paint(head, colors[change.action], bold=change.action != NO_OP))
+        lines.append(style.paint(head, _COLORS.get(change.action), bold=change.action not in (NO_OP, IGNORED)))
         lines.extend(f"    {d.field}: {value_text(d.before)} -> {value_text(d.after)}" for d in change.diff)
         if change.error:
             lines.append(f"    {change.error}")
-        if change.unmanaged_fields and change.action in (UPDATE, NO_OP):
-            lines.append(f"    not in file, left as is: {', '.join(change.unmanaged_fields)}")
+        lines.extend(f"    {line}" for line in notes(change))
+        if change.live_only:
+            lines.append("    not in the file, live value kept:")
+            lines.extend(f"      {field}: {value_text(value)}" for field, value in change.live_only)
     if not changes:
         lines.append("No model files selected.")
     lines.append("")
-    lines.append(plan_summary_line(changes))
-    if any(c.unmanaged_fields or c.action == CANNOT_UNSET for c in changes):
+    lines.append(plan_summary_line(changes, title.removeprefix("cam-gitops ").capitalize()))
+    if any(c.live_only or c.action == CANNOT_UNSET for c in changes):
         lines.append(PATCH_NOTE)
     return "\n".join(lines) + "\n"
 
@@ -82,26 +125,39 @@ def diff_dict(diff: Sequence[FieldChange]) -> dict[str, dict[str, Any]]:
     return {d.field: {"from": d.before, "to": d.after} for d in diff}
 
 
-def plan_json(changes: Sequence[Change], style: Style) -> str:
-    """Plan as {"changes": [{"path", "arn", "action", "diff", "error"}], "summary": {...}}."""
+def change_dict(change: Change) -> dict[str, Any]:
+    """One change as the JSON plan shows it."""
+    from cam_gitops.report.check import finding_dict
+
+    return {
+        "path": change.path or None,
+        "arn": change.arn,
+        "action": change.action,
+        "diff": diff_dict(change.diff),
+        "error": change.error,
+        "fields_not_in_file": list(change.unmanaged_fields),
+        "live_values_not_in_file": dict(change.live_only),
+        "violations": [finding_dict(f) for f in change.violations],
+        "waived": [finding_dict(f) for f in change.waived],
+        "retarget": {"from": change.retarget_from, "to": change.arn} if change.retarget_from else None,
+        "moved_from": change.moved_from,
+        "policy_changes": [{"rule": m.rule, "from": m.before, "to": m.after} for m in change.policy_moves],
+    }
+
+
+def plan_json(changes: Sequence[Change], style: Style, title: str = "cam-gitops plan") -> str:
+    """Plan as {"changes": [...], "summary": {...}}."""
     summary = summarize(changes)
     payload = {
-        "changes": [
-            {
-                "path": c.path or None,
-                "arn": c.arn,
-                "action": c.action,
-                "diff": diff_dict(c.diff),
-                "error": c.error,
-                "fields_not_in_file": list(c.unmanaged_fields),
-            }
-            for c in changes
-        ],
+        "changes": [change_dict(c) for c in changes],
         "summary": {
             "update": summary.update,
             "no_op": summary.no_op,
             "errors": summary.errors,
+            "refused": summary.refused,
+            "retarget": summary.retarget,
             "unmanaged": summary.unmanaged,
+            "ignored": summary.ignored,
         },
     }
     return json.dumps(payload, indent=2, ensure_ascii=False) + "\n"
@@ -112,42 +168,42 @@ def _md_cell(text: str) -> str:
 
 
 def _md_value(value: Any) -> str:
+    return _md_value_text(value_text(value))
+
+
+def _md_value_text(text: str) -> str:
     # A `|` splits a GitHub table cell even inside a code span: escape it there too.
-    return "`" + _md_cell(value_text(value).replace("`", "'")) + "`"
+    return "`" + _md_cell(text.replace("`", "'")) + "`"
 
 
 MARKDOWN_TABLE_ROWS = 200  # rows of the summary table before "... and N more"
 _MARKDOWN_TABLE_BUDGET = MARKDOWN_LIMIT // 2  # characters of summary + table, whatever the paths' length
 FULL_PLAN_HINT = "see the full plan artifact (`--format json`)"
+_ICONS = {
+    UPDATE: ":pencil2:",
+    NO_OP: ":white_check_mark:",
+    ERROR: ":x:",
+    CANNOT_UNSET: ":x:",
+    REFUSED: ":no_entry:",
+    UNMANAGED: ":grey_question:",
+    IGNORED: ":heavy_minus_sign:",
+}
 
 
 def plan_markdown(changes: Sequence[Change], style: Style, title: str = "cam-gitops plan") -> str:
-    """Plan as a compact PR comment: summary, table, and per-model diffs folded away.
+    """Plan as a compact PR comment: summary, table, and per-model details folded away.
 
     Always under MARKDOWN_LIMIT characters: beyond MARKDOWN_TABLE_ROWS rows the table says how
     many more there are, and details that do not fit are left to the full plan artifact.
     """
-    summary = summarize(changes)
-    out = [MARKDOWN_MARKER, f"### {title}", ""]
-    out.append(
-        f"**{summary.update} to update, {summary.no_op} unchanged, {summary.errors} "
-        f"error{'s' if summary.errors != 1 else ''}**"
-        + (f", {summary.unmanaged} unmanaged" if summary.unmanaged else "")
-    )
-    out.append("")
+    out = [MARKDOWN_MARKER, f"### {title}", "", "**" + ", ".join(summary_parts(changes)) + "**", ""]
     if changes:
         out += ["| | model file | model | action |", "|---|---|---|---|"]
-        icons = {
-            UPDATE: ":pencil2:",
-            NO_OP: ":white_check_mark:",
-            ERROR: ":x:",
-            CANNOT_UNSET: ":x:",
-            UNMANAGED: ":grey_question:",
-        }
         size = sum(len(line) + 1 for line in out)
         shown = 0
         for c in changes:
-            row = f"| {icons[c.action]} | `{_md_cell(_label(c))}` | `{_md_cell(short_arn(c.arn))}` | {c.action} |"
+            action = c.action + (" (retarget)" if c.retarget_from else "")
+            row = f"| {_ICONS[c.action]} | `{_md_cell(_label(c))}` | `{_md_cell(short_arn(c.arn))}` | {action} |"
             if shown >= MARKDOWN_TABLE_ROWS or size + len(row) + 1 > _MARKDOWN_TABLE_BUDGET:
                 break
             out.append(row)
@@ -161,7 +217,7 @@ def plan_markdown(changes: Sequence[Change], style: Style, title: str = "cam-git
     details: list[str] = []
     left_out = 0
     for c in changes:
-        if not (c.diff or c.error):
+        if not (c.diff or c.error or c.live_only or notes(c)):
             continue
         block = _md_details(c)
         if left_out or len(block) + 1 > budget:
@@ -185,9 +241,33 @@ def _md_details(change: Change) -> str:
         lines += ["| field | live | file |", "|---|---|---|"]
         lines += [f"| `{_md_cell(d.field)}` | {_md_value(d.before)} | {_md_value(d.after)} |" for d in change.diff]
     if change.error:
-        lines += ([""] if change.diff else []) + [f"> {_md_cell(change.error)}"]
+        lines += ["", f"> {_md_cell(change.error)}"]
+    extra = notes(change)
+    if extra:
+        lines += [""] + [f"- {_md_cell(line)}" for line in extra]
+    if change.live_only:
+        lines += ["", "Not in the file (the live value stays):", "", "| field | live value |", "|---|---|"]
+        lines += [f"| `{_md_cell(field)}` | {_md_value(value)} |" for field, value in change.live_only]
     lines += ["", "</details>"]
     return "\n".join(lines)
+
+
+def check_failed_markdown(result: CheckResult, action: str) -> str:
+    """The PR comment when check failed before any AWS call."""
+    from cam_gitops.report.check import check_summary, finding_line
+
+    lines = [
+        MARKDOWN_MARKER,
+        "### cam-gitops plan",
+        "",
+        f"**{action} stopped: `cam-gitops check` failed** ({check_summary(result)})",
+        "",
+    ]
+    shown = result.findings[:MARKDOWN_FINDINGS]
+    lines += [f"- {_md_value_text(finding_line(f, Style()))}" for f in shown]
+    if len(result.findings) > len(shown):
+        lines.append(f"- ... and {len(result.findings) - len(shown)} more: run `cam-gitops check` locally")
+    return "\n".join(lines) + "\n"
 
 
 PLAN_RULES: dict[str, RuleInfo] = {
@@ -217,6 +297,12 @@ PLAN_RULES: dict[str, RuleInfo] = {
             "Import it with `cam-gitops import`, or delete it in AWS if intended.",
             False,
         ),
+        RuleInfo(
+            "plan-retarget",
+            "A file's configuredAudienceModelArn changed: it now manages another model.",
+            "Check the new ARN; the old model is no longer managed by any file.",
+            False,
+        ),
     )
 }
 
@@ -232,21 +318,29 @@ def change_findings(changes: Sequence[Change]) -> list[Finding]:
             findings.append(Finding(c.path, Position(1, 1), "plan-update", Severity.WARNING, f"would update {fields}"))
         elif c.action == UNMANAGED:
             findings.append(Finding(_label(c), Position(1, 1), "plan-unmanaged", Severity.WARNING, c.error or ""))
+        if c.retarget_from:
+            message = f"now manages {c.arn} instead of {c.retarget_from}"
+            findings.append(Finding(c.path, Position(1, 1), "plan-retarget", Severity.WARNING, message))
+        findings.extend(c.violations)
     return findings
 
 
-def plan_github(changes: Sequence[Change], style: Style) -> str:
+def plan_github(changes: Sequence[Change], style: Style, title: str = "cam-gitops plan") -> str:
     """Plan as GitHub workflow annotations, then the summary line."""
     lines = [github_annotation(f) for f in change_findings(changes)]
     return "\n".join([*lines, plan_summary_line(changes)]) + "\n"
 
 
-def plan_sarif(changes: Sequence[Change], style: Style) -> str:
+def plan_sarif(changes: Sequence[Change], style: Style, title: str = "cam-gitops plan") -> str:
     """Plan errors and pending updates as SARIF results."""
     return json.dumps(sarif_report(change_findings(changes), PLAN_RULES), indent=2) + "\n"
 
 
-PlanReporter = Callable[[Sequence[Change], Style], str]
+class PlanReporter(Protocol):
+    """A plan reporter: changes and style in, text out; title names the run (plan or drift)."""
+
+    def __call__(self, changes: Sequence[Change], style: Style, title: str = ...) -> str: ...
+
 
 PLAN_REPORTERS: dict[str, PlanReporter] = {
     "text": plan_text,
@@ -255,61 +349,3 @@ PLAN_REPORTERS: dict[str, PlanReporter] = {
     "github": plan_github,
     "sarif": plan_sarif,
 }
-
-
-# --- apply ------------------------------------------------------------------------------------
-
-
-def apply_line(result: ApplyResult) -> str:
-    """One model's outcome, as progress lines and the table show it."""
-    detail = result.error or ", ".join(d.field for d in result.diff)
-    return f"{result.path or '(no file)'}: {result.result}" + (f" ({detail})" if detail else "")
-
-
-def apply_text(results: Sequence[ApplyResult], style: Style) -> str:
-    """A per-model table and a summary line."""
-    width = max([len(r.path) for r in results] + [10])
-    lines = [f"{'model file':<{width}}  {'result':<12}  detail", f"{'-' * width}  {'-' * 12}  ------"]
-    colors = {"applied": "green", "failed": "red", "refused": "red", "no-op": None}
-    for r in results:
-        detail = r.error or ", ".join(d.field for d in r.diff)
-        painted = style.paint(f"{r.result:<12}", colors.get(r.result))
-        lines.append(f"{r.path or '(no file)':<{width}}  {painted}  {detail}".rstrip())
-    lines.append("")
-    lines.append(apply_summary_line(results))
-    return "\n".join(lines) + "\n"
-
-
-def apply_summary_line(results: Sequence[ApplyResult]) -> str:
-    """`Apply: 2 applied, 3 unchanged, 1 failed.`"""
-    counts = Counter(r.result for r in results)
-    order = ["applied", "would-update", "no-op", "unmanaged", "refused", "failed"]
-    names = {"no-op": "unchanged"}
-    parts = [f"{counts[k]} {names.get(k, k)}" for k in order if counts.get(k)]
-    return "Apply: " + (", ".join(parts) if parts else "nothing to do") + "."
-
-
-def apply_json(results: Sequence[ApplyResult], style: Style) -> str:
-    """The per-model JSON report: {"results": [...], "summary": {...}}."""
-    counts = dict(Counter(r.result for r in results))
-    payload = {
-        "results": [
-            {
-                "path": r.path or None,
-                "arn": r.arn,
-                "result": r.result,
-                "diff": diff_dict(r.diff),
-                "error": r.error,
-                "attempts": r.attempts,
-            }
-            for r in results
-        ],
-        "summary": counts,
-        "failed": any(r.failed for r in results),
-    }
-    return json.dumps(payload, indent=2, ensure_ascii=False) + "\n"
-
-
-ApplyReporter = Callable[[Sequence[ApplyResult], Style], str]
-
-APPLY_REPORTERS: dict[str, ApplyReporter] = {"text": apply_text, "json": apply_json}

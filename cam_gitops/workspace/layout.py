@@ -1,4 +1,13 @@
-"""Which files a run looks at: the repository root, model files, and refused paths."""
+"""Which files a run looks at: the project (policy.yaml + models/), and its model files.
+
+One predicate says what a model file is (`is_model_path`) and one function selects the model
+files of a run (`select`): check, plan, apply, drift, import and the pre-commit hook all go
+through them, so every command sees the same files.
+
+A project is the folder holding policy.yaml; in a monorepo it may be a subfolder of the git
+repository. Paths inside a project (what policies, waivers and plans name) are relative to its
+root; what a user reads is relative to the folder the command ran in (`Project.shown`).
+"""
 
 from __future__ import annotations
 
@@ -8,20 +17,21 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cam_gitops.findings import Finding, Position, error
+from cam_gitops.findings import Finding, Position, error, warning
 from cam_gitops.loader import MODEL_SUFFIXES
 
 MODELS_DIR = "models"
 SCHEMAS_DIR = "schemas"
+POLICY_FILE = "policy.yaml"
 
 
 class UsageError(Exception):
-    """A path argument that cannot be used: exit code 2."""
+    """A path, option or revision that cannot be used: exit code 4."""
 
 
 @dataclass(frozen=True)
 class ModelFile:
-    """A model file: where it is on disk and how findings name it."""
+    """A model file: where it is on disk, and its path inside the project (with /)."""
 
     fs_path: Path
     display_path: str
@@ -29,19 +39,112 @@ class ModelFile:
 
 @dataclass
 class Selection:
-    """The model files of a run, and findings for paths that were refused."""
+    """The model files of a run, findings for paths that were refused or ignored, and
+    whether every model file of the project is selected."""
 
     files: list[ModelFile] = field(default_factory=list)
     refused: list[Finding] = field(default_factory=list)
+    complete: bool = False
+
+
+@dataclass(frozen=True)
+class Project:
+    """A policy.yaml and the models/ beside it."""
+
+    root: Path
+    policy_path: Path
+    policy_explicit: bool = False
+    prefix: str = ""  # the root as seen from the folder the command ran in: "" or "team/"
+
+    @property
+    def models_dir(self) -> Path:
+        """The folder of model files."""
+        return self.root / MODELS_DIR
+
+    @property
+    def policy_display(self) -> str:
+        """How findings name the policy file (inside the project, or as given)."""
+        return display_path(self.root, self.policy_path)
+
+    def shown(self, path: str) -> str:
+        """A project path as the user reads it: relative to the folder the command ran in."""
+        return self.prefix + path if path else path
+
+    def relative(self, path: Path) -> str:
+        """A path inside the project as policies name it."""
+        return display_path(self.root, path)
+
+
+def is_model_path(path: str) -> bool:
+    """Whether a project-relative path (with /) is a model file: under models/, a model
+    suffix, and no hidden part (editors' and tools' files are never applied)."""
+    parts = path.split("/")
+    return (
+        len(parts) >= 2
+        and parts[0] == MODELS_DIR
+        and path.lower().endswith(MODEL_SUFFIXES)
+        and not any(part.startswith(".") for part in parts)
+    )
 
 
 def find_root(start: Path) -> Path:
-    """The repository root: the nearest folder holding policy.yaml or .git, else start."""
+    """The project root above start: the nearest folder holding policy.yaml, else the nearest
+    holding .git, else start."""
     start = start.resolve()
+    git_root: Path | None = None
     for folder in (start, *start.parents):
-        if (folder / "policy.yaml").exists() or (folder / ".git").exists():
+        if (folder / POLICY_FILE).is_file():
             return folder
-    return start
+        if (folder / ".git").exists():
+            git_root = folder
+            break
+    return git_root or start
+
+
+def _project_of(path: Path) -> Path | None:
+    """The nearest folder at or above path holding policy.yaml, not above the git root."""
+    for folder in (path, *path.parents):
+        if (folder / POLICY_FILE).is_file():
+            return folder
+        if (folder / ".git").exists():
+            return None
+    return None
+
+
+def find_projects(cwd: Path, paths: Iterable[str], policy_file: str | None = None) -> list[tuple[Project, list[str]]]:
+    """The project of each path (the nearest policy.yaml above it), with the paths in it.
+
+    No paths: the project of the current folder. A path in no project belongs to the project
+    of the current folder, which says it is not one of its model files.
+    """
+    paths = list(paths)
+    cwd_real = cwd.resolve()
+    home = find_root(cwd_real)
+    if policy_file is not None or not paths:
+        return [(_make_project(home, cwd_real, policy_file), paths)]
+    groups: dict[Path, list[str]] = {}
+    for given in paths:
+        absolute = Path(os.path.abspath(cwd / given))
+        found = _project_of(absolute if absolute.is_dir() else absolute.parent)
+        groups.setdefault((found or home).resolve(), []).append(given)
+    return [(_make_project(root, cwd_real, None), grouped) for root, grouped in sorted(groups.items())]
+
+
+def find_project(cwd: Path, paths: Iterable[str] = (), policy_file: str | None = None) -> tuple[Project, list[str]]:
+    """The one project a run works on; a usage error when paths span several projects."""
+    projects = find_projects(cwd, paths, policy_file)
+    if len(projects) > 1:
+        roots = ", ".join(p.prefix.rstrip("/") or "." for p, _ in projects)
+        raise UsageError(f"the paths belong to several projects ({roots}); run once per project folder")
+    return projects[0]
+
+
+def _make_project(root: Path, cwd: Path, policy_file: str | None) -> Project:
+    relative = os.path.relpath(root, cwd)
+    prefix = "" if relative == "." else Path(relative).as_posix() + "/"
+    if policy_file is not None:
+        return Project(root, Path(policy_file).absolute(), True, prefix)
+    return Project(root, root / POLICY_FILE, False, prefix)
 
 
 def display_path(root: Path, path: Path) -> str:
@@ -55,45 +158,53 @@ def all_model_files(root: Path) -> list[ModelFile]:
     return sorted(_walk(root, root / MODELS_DIR), key=lambda f: f.display_path)
 
 
-def select(root: Path, paths: Iterable[str], policy_file: Path) -> tuple[Selection, bool]:
-    """Model files named by paths (every one when paths is empty), links out of the repository
-    refused; True when every model file is selected (no paths, or a policy or schema among them)."""
+def select(project: Project, paths: Iterable[str], cwd: Path | None = None) -> Selection:
+    """The model files named by paths (every one when there are none); links and `..` out of
+    the project are refused, and a named file that is not a model file is ignored with a warning.
+
+    Naming policy.yaml, a schema or the project folder selects every model file.
+    """
     paths = list(paths)
-    check_all = not paths
-    selection = Selection()
+    cwd = cwd or Path.cwd()
+    root = project.root
+    selection = Selection(complete=not paths)
     real = _RealPaths()
-    policy_real = real.of_path(policy_file)
+    policy_real = real.of_path(project.policy_path)
     schemas_real = real.of_path(root / SCHEMAS_DIR)
-    cwd = Path.cwd()
-    cwd_text = str(cwd)
-    root_text = str(root)
+    root_real = str(root.resolve())
+    cwd_text, root_text = str(cwd), str(root)
     for given in paths:
-        regular = _regular_file(given)
+        regular = _regular_file(given if os.path.isabs(given) else os.path.join(cwd_text, given))
         absolute_real: str | None
         if regular:  # the usual case, a plain file: one lstat instead of exists/is_dir/resolve
             absolute = Path(cwd_text, given)
             absolute_real = real.of(str(absolute), regular=True)
         else:
-            path = Path(given)
+            path = Path(given) if os.path.isabs(given) else cwd / given
             if not path.exists() and not path.is_symlink():
                 raise UsageError(f"{given}: no such file or folder")
-            absolute = (cwd / path) if not path.is_absolute() else path
+            absolute = path
             absolute_real = real.of_path(absolute)
-        if (policy_real is not None and absolute_real == policy_real) or (
-            absolute.suffix == ".json" and absolute_real is not None and os.path.dirname(absolute_real) == schemas_real
+        if absolute_real is not None and (
+            absolute_real == policy_real
+            or (absolute.suffix == ".json" and os.path.dirname(absolute_real) == schemas_real)
+            or (not regular and absolute_real == root_real)
         ):
-            check_all = True
-        elif not regular and Path(given).is_dir():
+            selection.complete = True
+        elif not regular and absolute.is_dir():
             selection.files.extend(_walk(root, absolute))
-        elif absolute.suffix.lower() in MODEL_SUFFIXES:
-            selection.files.append(ModelFile(absolute, _display(root, root_text, absolute)))
         else:
-            raise UsageError(f"{given}: not a model file (expected .yaml, .yml or .json)")
-    if check_all:
+            relative = _display(root, root_text, absolute)
+            if is_model_path(relative) or relative.startswith("../"):
+                selection.files.append(ModelFile(absolute, relative))
+            elif absolute.suffix.lower() in MODEL_SUFFIXES:
+                selection.refused.append(_not_a_model_file(relative))
+            else:
+                raise UsageError(f"{given}: not a model file (expected .yaml, .yml or .json under models/)")
+    if selection.complete:
         selection.files = all_model_files(root)
     selection.files = _unique(selection.files)
     kept: list[ModelFile] = []
-    root_real = str(root.resolve())
     for model_file in selection.files:
         problem = _escape_problem(root_real, model_file, real)
         if problem:
@@ -101,7 +212,18 @@ def select(root: Path, paths: Iterable[str], policy_file: Path) -> tuple[Selecti
         else:
             kept.append(model_file)
     selection.files = kept
-    return selection, check_all
+    return selection
+
+
+def _not_a_model_file(relative: str) -> Finding:
+    hidden = any(part.startswith(".") for part in relative.split("/"))
+    reason = (
+        "a hidden file is never a model file (not checked, not applied); rename it without the leading dot to manage it"
+        if hidden
+        else f"not under {MODELS_DIR}/ of this project: not a model file, not checked, not applied; "
+        f"move it under {MODELS_DIR}/ to manage it"
+    )
+    return warning(relative, Position(1, 1), "path", f"ignored: {reason}")
 
 
 def _escape_problem(root_real: str, model_file: ModelFile, real: _RealPaths) -> str | None:
@@ -178,7 +300,7 @@ def _walk(root: Path, folder: Path) -> Iterator[ModelFile]:
         shown = _display(root, root_text, Path(current))
         prefix = "" if shown == "." else shown + "/"
         for name in sorted(files):
-            if name.lower().endswith(MODEL_SUFFIXES) and not name.startswith("."):
+            if is_model_path(prefix + name):
                 yield ModelFile(Path(current, name), prefix + name)
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from cam_gitops.check import rules
+from cam_gitops.check import catalog, rules
 from cam_gitops.check.checker import check_file, run_check
 from cam_gitops.check.policy import Policy
 from cam_gitops.findings import Finding
@@ -180,7 +180,7 @@ def test_allowed_accounts(tmp_path: Path, case: str, text: str, config: Any, exp
     if case == "role elsewhere":
         assert found[0].message == f"roleArn is in account {OTHER}; allowed accounts: {ACCOUNT}"
     if case.startswith("junk"):
-        assert "audienceModelArn is not an ARN" in found[0].message
+        assert "is not a valid cleanrooms-ml:audience-model ARN" in found[0].message
 
 
 REG = "allowed-regions"
@@ -422,4 +422,4 @@ def test_rules_do_not_run_on_a_schema_invalid_file(tmp_path: Path) -> None:
 
 
 def test_every_policy_rule_is_documented_and_configurable() -> None:
-    assert set(rules.CHECKS) == {rule_id for rule_id, info in rules.RULES.items() if info.configurable}
+    assert set(rules.CHECKS) == {rule_id for rule_id, info in catalog.RULES.items() if info.configurable}

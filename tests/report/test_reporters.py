@@ -213,7 +213,8 @@ def test_plan_github_annotations() -> None:
     lines = text.splitlines()
     assert lines[0].startswith("::warning file=models/retail/spring.yaml,line=1,col=1,title=cam-gitops [plan-update]::")
     assert any(line.startswith("::error file=models/retail/winter.yaml,") for line in lines)
-    assert lines[-1] == "Plan: 2 to update, 1 unchanged, 3 errors, 2 unmanaged."
+    assert lines[-1] == "Plan: 3 to update, 2 unchanged, 3 errors, 1 refused, 1 retarget, 2 unmanaged, 1 ignored."
+    assert any("[allowed-shared-audience-metrics]" in line and "live value" in line for line in lines)
 
 
 # --- snapshots ------------------------------------------------------------------------------------
@@ -236,7 +237,15 @@ def test_every_snapshot_file_has_a_case() -> None:
 
 
 def test_snapshot_json_parses() -> None:
-    assert json.loads(SNAPSHOTS["plan.json"]())["summary"] == {"update": 2, "no_op": 1, "errors": 3, "unmanaged": 2}
+    assert json.loads(SNAPSHOTS["plan.json"]())["summary"] == {
+        "update": 3,
+        "no_op": 2,
+        "errors": 3,
+        "refused": 1,
+        "retarget": 1,
+        "unmanaged": 2,
+        "ignored": 1,
+    }
     assert json.loads(SNAPSHOTS["apply.json"]())["failed"] is True
 
 
@@ -281,7 +290,7 @@ def test_markdown_of_one_huge_error_fits_a_comment() -> None:
 def test_markdown_of_a_small_plan_has_no_ellipsis() -> None:
     markdown = SNAPSHOTS["plan.md"]()
     assert "more; see the full plan artifact" not in markdown
-    assert markdown.count("<details>") == 7
+    assert markdown.count("<details>") == 12  # every model has a diff, an error, a note or live-only fields
 
 
 def test_markdown_escapes_table_cells() -> None:

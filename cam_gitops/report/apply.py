@@ -1,0 +1,66 @@
+"""Reporters for apply results: a per-model table and the JSON report."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Callable, Sequence
+
+from cam_gitops.live.apply import ApplyResult
+from cam_gitops.report.check import Style
+from cam_gitops.report.plan import diff_dict
+
+
+def apply_line(result: ApplyResult) -> str:
+    """One model's outcome, as progress lines and the table show it."""
+    detail = result.error or ", ".join(d.field for d in result.diff)
+    return f"{result.path or '(no file)'}: {result.result}" + (f" ({detail})" if detail else "")
+
+
+def apply_text(results: Sequence[ApplyResult], style: Style) -> str:
+    """A per-model table and a summary line."""
+    width = max([len(r.path) for r in results] + [10])
+    lines = [f"{'model file':<{width}}  {'result':<12}  detail", f"{'-' * width}  {'-' * 12}  ------"]
+    colors = {"applied": "green", "failed": "red", "refused": "red", "no-op": None}
+    for r in results:
+        detail = r.error or ", ".join(d.field for d in r.diff)
+        painted = style.paint(f"{r.result:<12}", colors.get(r.result))
+        lines.append(f"{r.path or '(no file)':<{width}}  {painted}  {detail}".rstrip())
+    lines.append("")
+    lines.append(apply_summary_line(results))
+    return "\n".join(lines) + "\n"
+
+
+def apply_summary_line(results: Sequence[ApplyResult]) -> str:
+    """`Apply: 2 applied, 3 unchanged, 1 failed.`"""
+    counts = Counter(r.result for r in results)
+    order = ["applied", "would-update", "no-op", "unmanaged", "refused", "failed"]
+    names = {"no-op": "unchanged"}
+    parts = [f"{counts[k]} {names.get(k, k)}" for k in order if counts.get(k)]
+    return "Apply: " + (", ".join(parts) if parts else "nothing to do") + "."
+
+
+def apply_json(results: Sequence[ApplyResult], style: Style) -> str:
+    """The per-model JSON report: {"results": [...], "summary": {...}}."""
+    counts = dict(Counter(r.result for r in results))
+    payload = {
+        "results": [
+            {
+                "path": r.path or None,
+                "arn": r.arn,
+                "result": r.result,
+                "diff": diff_dict(r.diff),
+                "error": r.error,
+                "attempts": r.attempts,
+            }
+            for r in results
+        ],
+        "summary": counts,
+        "failed": any(r.failed for r in results),
+    }
+    return json.dumps(payload, indent=2, ensure_ascii=False) + "\n"
+
+
+ApplyReporter = Callable[[Sequence[ApplyResult], Style], str]
+
+APPLY_REPORTERS: dict[str, ApplyReporter] = {"text": apply_text, "json": apply_json}
