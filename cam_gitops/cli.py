@@ -232,16 +232,23 @@ def _aws_settings(kwargs: dict[str, Any]) -> Any:
 
 
 def _collect(
-    paths: tuple[str, ...], changed_since: str | None, kwargs: dict[str, Any], fmt: str, output: str | None, action: str
+    paths: tuple[str, ...],
+    changed_since: str | None,
+    kwargs: dict[str, Any],
+    fmt: str,
+    output: str | None,
+    action: str,
+    stop_on_findings: bool = True,
 ) -> Any:
-    """Select and check the model files; report check findings and stop when it failed."""
+    """Select and check the model files; report check findings and stop when it failed (only
+    on an unusable policy with stop_on_findings=False)."""
     from cam_gitops.live.targets import Scope, collect_targets
 
     scope = Scope(paths, changed_since, kwargs["policy_file"], kwargs["allow_empty"])
     with _usage_errors():
         targets = collect_targets(scope)
-    if targets.check.exit_code != 0:
-        _check_failed(targets.check, fmt, output, action)
+    if targets.check.exit_code == exitcodes.USAGE or (stop_on_findings and targets.check.exit_code != 0):
+        _check_failed(targets.project_view_check(), fmt, output, action)
     return targets
 
 
@@ -336,11 +343,12 @@ def apply(
     \b
     With no PATHS, reconciles every model file: each is read (one Get, in parallel)
     and only models that differ are updated, with the file's fields; each is read
-    back and reported `applied` only when live equals the file. Re-runs check and
-    refuses on errors; a model whose state after the update would break the policy
-    through a live value the file does not set is refused. One model's failure
-    does not stop the others. Exit 0 when every model is applied or unchanged, 1
-    when any failed or was refused.
+    back and reported `applied` only when live equals the file. Re-runs check
+    first: a model file with errors is refused (an invalid policy stops the run);
+    a model whose state after the update would break the policy through a live
+    value the file does not set is refused. One model's problem never stops the
+    others. Exit 0 when every model is applied or unchanged, 1 when any failed or
+    was refused, or check found errors.
     Needs cleanrooms-ml:GetConfiguredAudienceModel and UpdateConfiguredAudienceModel
     (and iam:PassRole for outputConfig.roleArn).
     """
@@ -350,7 +358,12 @@ def apply(
     from cam_gitops.report.apply import APPLY_REPORTERS, apply_json
     from cam_gitops.report.check import Style
 
-    targets = _collect(paths, changed_since, kwargs, "text", None, "apply")
+    targets = _collect(paths, changed_since, kwargs, "text", None, "apply", stop_on_findings=False)
+    if targets.check.exit_code != exitcodes.OK:
+        from cam_gitops.report.check import check_text
+
+        click.echo(check_text(targets.project_view_check().result, Style()), nl=False)
+        click.echo("cam-gitops: check found errors: those models are refused, the others are applied", err=True)
     settings = _aws_settings(kwargs)
     try:
         accounts = make_accounts(settings)
@@ -365,7 +378,8 @@ def apply(
 
         write_output(apply_json(results, Style()), report)
     _emit(APPLY_REPORTERS[fmt](results, Style(_use_color(kwargs["no_color"], None))), None)
-    _exit(exitcodes.FINDINGS if any(r.failed for r in results) else exitcodes.OK)
+    failed = targets.check.exit_code != exitcodes.OK or any(r.failed for r in results)
+    _exit(exitcodes.FINDINGS if failed else exitcodes.OK)
 
 
 def _progress_reporter() -> Callable[[int, int, Any], None]:

@@ -9,10 +9,11 @@ from __future__ import annotations
 import datetime as dt
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from cam_gitops.check.policy import Policy
+from cam_gitops.findings import Finding
 from cam_gitops.live.accounts import AccountRefused, Accounts, account_of, region_of
 from cam_gitops.live.aws import AwsError
 from cam_gitops.live.plan import NO_OP, REFUSED, UNMANAGED, UPDATE, Change, FieldChange, diff_fields
@@ -106,6 +107,13 @@ def refusal(change: Change) -> str:
     reasons = "; ".join(f"[{f.rule}] {f.message}" for f in change.violations[:3])
     more = len(change.violations) - 3
     return f"refused, nothing sent: {reasons}" + (f"; and {more} more" if more > 0 else "")
+
+
+def refused_by_check(path: str, arn: str, findings: Sequence[Finding]) -> ApplyResult:
+    """A model file check found errors in: nothing sent, the first findings as the reason."""
+    reasons = "; ".join(f"[{f.rule}] line {f.position.line}: {f.message}" for f in findings[:3])
+    more = len(findings) - 3
+    return ApplyResult(path, arn, REFUSED, (), f"check: {reasons}" + (f"; and {more} more" if more > 0 else ""))
 
 
 def unmanaged_result(change: Change) -> ApplyResult:

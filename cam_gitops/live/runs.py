@@ -11,7 +11,7 @@ from typing import Any
 
 from cam_gitops.exitcodes import CHANGES, FINDINGS, OK
 from cam_gitops.live.accounts import Accounts
-from cam_gitops.live.apply import Applier, ApplyResult, unmanaged_result
+from cam_gitops.live.apply import Applier, ApplyResult, refused_by_check, unmanaged_result
 from cam_gitops.live.parallel import run_parallel
 from cam_gitops.live.plan import Change, summarize
 from cam_gitops.live.planner import plan_target
@@ -70,8 +70,12 @@ def drift_exit_code(changes: Sequence[Change]) -> int:
 def run_apply(
     targets: Targets, applier: Applier, concurrency: int, progress: Callable[[int, int, Any], None] | None = None
 ) -> list[ApplyResult]:
-    """Apply every target in parallel; models no file manages any more are reported, never deleted."""
-    total = len(targets.targets)
+    """Apply every target in parallel; a model file check found errors in is refused, and models no
+    file manages any more are reported, never deleted."""
+    blocked = targets.blocked()
+    arns = {t.path: t.arn for t in targets.targets}
+    todo = [t for t in targets.targets if t.path not in blocked]
+    total = len(todo)
     done = 0
 
     def finished(result: ApplyResult) -> None:
@@ -80,6 +84,7 @@ def run_apply(
         if progress is not None:
             progress(done, total, result)
 
-    results = run_parallel(targets.targets, applier.apply, concurrency, finished)
+    results = run_parallel(todo, applier.apply, concurrency, finished)
+    results += [refused_by_check(path, arns.get(path, ""), findings) for path, findings in blocked.items()]
     results += [unmanaged_result(change) for change in targets.unmanaged]
     return sorted(results, key=lambda r: (r.path, r.arn))

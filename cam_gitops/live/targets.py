@@ -20,10 +20,10 @@ from cam_gitops.check.checker import CheckResult
 from cam_gitops.check.policy import Policy
 from cam_gitops.check.run import CheckOptions, CheckOutcome, check_selection, project_policy
 from cam_gitops.exitcodes import FINDINGS, OK, USAGE
-from cam_gitops.findings import sorted_findings
+from cam_gitops.findings import Finding, Severity, sorted_findings
 from cam_gitops.live.plan import UNMANAGED, Change, RuleMove
 from cam_gitops.model import UPDATABLE_FIELDS, ModelSpec
-from cam_gitops.workspace.layout import POLICY_FILE, Project, Selection, find_project, select
+from cam_gitops.workspace.layout import POLICY_FILE, Project, Selection, find_project, is_model_path, select
 
 _Shown = TypeVar("_Shown")
 
@@ -65,6 +65,19 @@ class Targets:
     unmanaged: list[Change]  # models no file manages any more since the base revision
     policy: Policy | None = None
     today: dt.date = field(default_factory=dt.date.today)
+
+    def project_view_check(self) -> CheckOutcome:
+        """The check outcome with paths as the user reads them."""
+        result = dataclasses.replace(self.check.result, findings=self.project_view(self.check.result.findings))
+        return dataclasses.replace(self.check, result=result)
+
+    def blocked(self) -> dict[str, list[Finding]]:
+        """Model files the check found errors in: path -> its error findings."""
+        found: dict[str, list[Finding]] = {}
+        for finding in self.check.result.findings:
+            if finding.severity is Severity.ERROR and is_model_path(finding.path):
+                found.setdefault(finding.path, []).append(finding)
+        return found
 
     def project_view(self, items: Sequence[_Shown]) -> list[_Shown]:
         """Results with paths as the user reads them (relative to the folder the command ran in)."""

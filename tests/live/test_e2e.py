@@ -3,95 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
-from emulator_fixtures import ACCOUNT_ID, AUDIENCE_MODEL_ARN, REGION, cam_arn
+from e2e_helpers import desired, git, live_seed, make_repo, plan_json, write_models
+from emulator_fixtures import cam_arn
 
 from cam_gitops.emulator import EmulatorServer, Faults
 
 pytestmark = pytest.mark.e2e
-
-CAM_GITOPS = str(Path(sys.executable).parent / "cam-gitops")
-ROLE = f"arn:aws:iam::{ACCOUNT_ID}:role/cam-output"
-POLICY = {"rules": {"allowed-regions": [REGION, "eu-west-1"], "audience-size-ascending": True}}
-
-
-def desired(name: str, **changes: Any) -> dict[str, Any]:
-    """A model file's content for the emulator model called name."""
-    data: dict[str, Any] = {
-        "configuredAudienceModelArn": cam_arn(name),
-        "description": f"{name} lookalikes",
-        "audienceModelArn": AUDIENCE_MODEL_ARN,
-        "minMatchingSeedSize": 1000,
-        "sharedAudienceMetrics": ["NONE"],
-        "outputConfig": {"destination": {"s3Destination": {"s3Uri": f"s3://aud/{name}/"}}, "roleArn": ROLE},
-        "audienceSizeConfig": {"audienceSizeType": "ABSOLUTE", "audienceSizeBins": [1000, 5000]},
-    }
-    data.update(changes)
-    return {k: v for k, v in data.items() if v is not None}
-
-
-def live_seed(count: int) -> dict[str, Any]:
-    """count live models cam-0..cam-N-1, each differing from desired() in minMatchingSeedSize only."""
-    records = [dict(desired(f"cam-{i}"), name=f"cam-{i}", minMatchingSeedSize=500) for i in range(count)]
-    return {"audienceModels": [AUDIENCE_MODEL_ARN], "configuredAudienceModels": records}
-
-
-def git(root: Path, *args: str) -> None:
-    subprocess.run(["git", *args], cwd=root, check=True, capture_output=True)
-
-
-def make_repo(root: Path, models: dict[str, dict[str, Any]], commit: bool = True) -> Path:
-    root.mkdir(parents=True, exist_ok=True)
-    (root / "policy.yaml").write_text(yaml.safe_dump(POLICY))
-    write_models(root, models)
-    if commit:
-        git(root, "init", "-q", "-b", "main")
-        git(root, "config", "user.email", "ci@example.com")
-        git(root, "config", "user.name", "CI")
-        git(root, "config", "commit.gpgsign", "false")
-        git(root, "add", "-A")
-        git(root, "commit", "-qm", "models")
-    return root
-
-
-def write_models(root: Path, models: dict[str, dict[str, Any]]) -> None:
-    for name, data in models.items():
-        path = root / "models" / f"{name}.yaml"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(yaml.safe_dump(data, sort_keys=False))
-
-
-@pytest.fixture
-def run(tmp_path: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
-    def invoke(root: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-        env = {k: v for k, v in os.environ.items() if k not in ("GITHUB_ACTIONS", "CI")}
-        env["NO_COLOR"] = "1"
-        return subprocess.run(
-            [CAM_GITOPS, *args],
-            cwd=root,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            stdin=subprocess.DEVNULL,
-        )
-
-    return invoke
-
-
-def plan_json(run: Callable[..., Any], root: Path, *args: str) -> tuple[int, dict[str, Any]]:
-    completed = run(root, "plan", "--format", "json", *args)
-    assert completed.stdout, completed.stderr
-    return completed.returncode, json.loads(completed.stdout)
-
 
 Start = Callable[..., EmulatorServer]
 
@@ -253,14 +175,20 @@ def test_role_template_assumes_a_role_per_account(
     assert server.store.get(cam_arn("far", account=other))["minMatchingSeedSize"] == 1000
 
 
-def test_check_errors_stop_apply_before_aws(tmp_path: Path, seeded_emulator: Start, run: Callable[..., Any]) -> None:
-    server = seeded_emulator(seed=live_seed(1))
-    root = make_repo(tmp_path / "repo", {"cam-0": desired("cam-0", minMatchingSeedSize=10)})
-    applied = run(root, "apply")
+def test_a_file_check_refuses_is_reported_and_the_others_are_applied(
+    tmp_path: Path, seeded_emulator: Start, run: Callable[..., Any]
+) -> None:
+    server = seeded_emulator(seed=live_seed(2))
+    root = make_repo(tmp_path / "repo", {"cam-0": desired("cam-0", minMatchingSeedSize=10), "cam-1": desired("cam-1")})
+    applied = run(root, "apply", "--report", "r.json")
     assert applied.returncode == 1
     assert "models/cam-0.yaml:" in applied.stdout and "[schema]" in applied.stdout
-    assert "nothing was sent to AWS" in applied.stderr
-    assert server.requests == []
+    results = {r["path"]: r for r in json.loads((root / "r.json").read_text())["results"]}
+    assert results["models/cam-0.yaml"]["result"] == "refused"
+    assert results["models/cam-0.yaml"]["error"].startswith("check: [schema]")
+    assert results["models/cam-1.yaml"]["result"] == "applied"
+    assert not [r for r in server.requests if r.arn == cam_arn("cam-0")]  # nothing sent for the bad file
+    assert server.store.get(cam_arn("cam-0"))["minMatchingSeedSize"] == 500
 
 
 def test_changed_since_limits_calls_and_reports_cannot_unset_and_deleted(

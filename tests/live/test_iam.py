@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from e2e_helpers import CAM_GITOPS, desired, live_seed, make_repo
 from emulator_fixtures import cam_arn
-from test_e2e import CAM_GITOPS, desired, live_seed, make_repo
 
 from cam_gitops.emulator import EmulatorServer
 
