@@ -36,20 +36,19 @@ def _run(args: list[str], repo: Path, env: dict[str, str]) -> subprocess.Complet
     return subprocess.run(args, cwd=repo, env=env, capture_output=True, text=True, timeout=60, check=False)
 
 
-@pytest.fixture
-def repo(tmp_path: Path) -> tuple[Path, dict[str, str]]:
+def _make_repo(tmp_path: Path, project: str) -> tuple[Path, dict[str, str]]:
+    """A git repository whose cam-gitops project (policy.yaml, models/) is the folder project."""
     env = _env(tmp_path)
     (tmp_path / "home").mkdir()
     root = tmp_path / "repo"
-    root.mkdir()
+    (root / project / "models").mkdir(parents=True)
     hook = {key: HOOK[key] for key in ("id", "name", "entry", "files", "require_serial")}
     hook["language"] = "system"
     (root / ".pre-commit-config.yaml").write_text(
         yaml.safe_dump({"repos": [{"repo": "local", "hooks": [hook]}]}, sort_keys=False)
     )
-    (root / "policy.yaml").write_text(POLICY)
-    (root / "models").mkdir()
-    (root / "models" / "good.yaml").write_text(VALID_MODEL)
+    (root / project / "policy.yaml").write_text(POLICY)
+    (root / project / "models" / "good.yaml").write_text(VALID_MODEL)
     for args in (
         ["git", "init", "-q", "-b", "main"],
         ["git", "config", "user.name", "Test"],
@@ -60,6 +59,24 @@ def repo(tmp_path: Path) -> tuple[Path, dict[str, str]]:
         done = _run(args, root, env)
         assert done.returncode == 0, done.stdout + done.stderr
     return root, env
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> tuple[Path, dict[str, str]]:
+    return _make_repo(tmp_path, ".")
+
+
+def test_hook_checks_a_project_in_a_monorepo_subfolder(tmp_path: Path) -> None:
+    root, env = _make_repo(tmp_path, "teams/audiences")
+    bad = root / "teams/audiences/models/bad.yaml"
+    bad.write_text(model_text(arn=ARN.replace("0001", "0002"), minMatchingSeedSize=100))
+    (root / "README.md").write_text("monorepo\n")
+    assert _run(["git", "add", "."], root, env).returncode == 0
+    refused = _run(["git", "commit", "-q", "-m", "bad model"], root, env)
+    output = refused.stdout + refused.stderr
+    assert refused.returncode != 0, output
+    # the subfolder's own policy.yaml judged it (min-matching-seed-size is not a schema rule)
+    assert "teams/audiences/models/bad.yaml:4:22: error [min-matching-seed-size]" in output
 
 
 def test_hook_rejects_a_bad_model_and_accepts_the_fix(repo: tuple[Path, dict[str, str]]) -> None:
@@ -90,9 +107,9 @@ MATCHES = [
     "policy.yaml",
     "schemas/configured-audience-model.schema.json",
 ]
+MATCHES += ["teams/audiences/models/a.yaml", "teams/audiences/policy.yaml"]
 NO_MATCH = [
     "README.md",
-    "tests/models/a.yaml",
     "models.yaml",
     "cam_gitops/x.py",
     "models/notes.txt",
