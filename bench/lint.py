@@ -8,6 +8,10 @@ as pre-commit passes it.
 
     python bench/lint.py            # N = 1, 100, 1000, 10000; 5 runs each (~5 min)
     python bench/lint.py --quick    # N = 1, 100, 1000; 3 runs (smoke test, ~30 s)
+
+Then the pre-commit case in a large repository: one changed file checked in a repository of
+10,000 model files (duplicate-arn compares it with every other file), against the same file
+in a repository of one file, and against check-jsonschema on that one file.
 """
 
 from __future__ import annotations
@@ -73,7 +77,44 @@ def main() -> int:
         f"{os.cpu_count()} CPUs, Python {platform.python_version()}"
     )
     print(table(["N files", "cam-gitops check", "check-jsonschema", "ratio (ours/theirs)"], rows))
+    print()
+    print(hook_in_a_large_repository(env, runs, 1000 if args.quick else 10000))
     return 0
+
+
+def hook_in_a_large_repository(env: dict[str, str], runs: int, size: int) -> str:
+    """One changed file, as pre-commit passes it, in a repository of `size` model files and of one."""
+    expect = lambda code: code in (0, 1)  # noqa: E731
+    times: dict[str, list[float]] = {"large": [], "small": [], "theirs": []}
+    with tempfile.TemporaryDirectory(prefix="cam-bench-hook-") as large, tempfile.TemporaryDirectory() as small:
+        large_root, small_root = Path(large), Path(small)
+        written = make_repo(large_root, size, invalid_share=0.0)
+        changed = str(sorted(path for path, _ in written)[size // 2].relative_to(large_root))
+        (small_root / "models").mkdir()
+        (small_root / "policy.yaml").write_bytes((large_root / "policy.yaml").read_bytes())
+        (small_root / changed).parent.mkdir(parents=True, exist_ok=True)
+        (small_root / changed).write_bytes((large_root / changed).read_bytes())
+        commands = {
+            "large": ([CAM_GITOPS, "check", changed], large_root),
+            "small": ([CAM_GITOPS, "check", changed], small_root),
+            "theirs": ([CHECK_JSONSCHEMA, "--schemafile", str(SCHEMA), changed], large_root),
+        }
+        for command, root in commands.values():
+            timed(command, root, env, ok=expect)
+        for _ in range(runs):
+            for name, (command, root) in commands.items():
+                times[name].append(timed(command, root, env, ok=expect))
+    large_s, small_s, theirs_s = (median(times[k]) for k in ("large", "small", "theirs"))
+    title = (
+        f"pre-commit in a large repository: 1 changed file, median of {runs} interleaved runs; "
+        f"cam-gitops compares its ARN with every other model file (duplicate-arn)"
+    )
+    rows = [
+        [f"cam-gitops check, 1 of {size:,} files", fmt_seconds(large_s), "1.00"],
+        ["cam-gitops check, 1-file repository", fmt_seconds(small_s), f"{small_s / large_s:.2f}"],
+        ["check-jsonschema, the same file", fmt_seconds(theirs_s), f"{theirs_s / large_s:.2f}"],
+    ]
+    return title + "\n" + table(["run", "wall", "ratio to the first row"], rows)
 
 
 if __name__ == "__main__":

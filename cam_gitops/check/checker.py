@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from cam_gitops.check.crossfile import owners_text
@@ -115,13 +115,14 @@ def run_check(
     complete: bool = True,
     keep_models: bool = False,
     jobs: int = 1,
-    elsewhere: Mapping[str, Sequence[str]] | None = None,
+    elsewhere: Callable[[list[str]], Mapping[str, Sequence[str]]] | None = None,
 ) -> CheckResult:
     """Check files against the schema and policy; complete=True means every model file is in
-    files, else `elsewhere` maps ARNs to the other model files that manage them."""
+    files, else `elsewhere` maps the files' ARNs to the other model files that manage them."""
     results = _check_all(files, policy, keep_models, jobs)
     findings: list[Finding] = [f for r in results for f in r.findings]
-    findings += _duplicate_arns(results, elsewhere or {})
+    others = elsewhere([r.arn for r in results if r.arn]) if elsewhere is not None else {}
+    findings += _duplicate_arns(results, others)
     findings, waived = _apply_waivers(findings, policy, today or dt.date.today(), [r.path for r in results], complete)
     models = [r.model for r in results if r.model is not None]
     return CheckResult(len(files), sorted_findings(findings), waived, models)

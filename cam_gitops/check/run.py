@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -101,17 +101,14 @@ def check_selection(project: Project, selection: Selection, policy: Policy, opti
     """Check selected files; cross-file rules compare them with every other model file."""
     jobs = 1 if options.keep_models else default_jobs()
     elsewhere = None
-    if not selection.complete and selection.files:
+    if not selection.complete:
         from cam_gitops.check.crossfile import other_owners
-        from cam_gitops.loader import load_file
 
-        arns = []
-        for model_file in selection.files:
-            document = load_file(model_file.fs_path, model_file.display_path).document
-            arn = document.data.get("configuredAudienceModelArn") if document else None
-            if isinstance(arn, str):
-                arns.append(arn)
-        elsewhere = other_owners(project.root, arns, [f.display_path for f in selection.files])
+        checked = [f.display_path for f in selection.files]
+
+        def elsewhere(arns: list[str]) -> Mapping[str, Sequence[str]]:
+            return other_owners(project.root, arns, checked)
+
     result = run_check(
         selection.files,
         policy,
