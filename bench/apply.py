@@ -6,13 +6,17 @@
    every run, so every run updates all N. Efficiency = (N x ideal per-model time / C) /
    measured, where the ideal per-model time is 3 calls (Get, Update, Get) x 50 ms.
    C = 1 at N = 1000 takes ~150 s and is skipped unless --full.
-2. Cost grows with the change: a git repository of 10,000 model files, one changed in the
+2. Reconcile (what the merge job runs): N = 1,000 and 10,000 model files, live state equal to
+   the files but for one model; `cam-gitops apply --concurrency 16` reads every model (one Get
+   each) and updates the one. Ideal = N x 50 ms / 16 for the Gets, plus the update and its
+   read-back (2 x 50 ms); efficiency = ideal / measured.
+3. Cost grows with the change: a git repository of 10,000 model files, one changed in the
    last commit; `apply --changed-since HEAD~1` there versus `apply models/<that file>` in a
    repository holding only that file. API calls are counted by the emulator
    (GET /_emulator/requests).
 
-    python bench/apply.py            # ~6 min
-    python bench/apply.py --quick    # N = 100 only, one run each, changed-since on 1,000 files
+    python bench/apply.py            # ~8 min
+    python bench/apply.py --quick    # N = 100 only, one run each, reconcile and changed-since on 1,000 files
     python bench/apply.py --full     # also C = 1 at N = 1000
 """
 
@@ -225,6 +229,50 @@ def throughput(sizes: list[int], concurrencies: list[int], runs: int, full: bool
     return "\n".join([header, text, *notes])
 
 
+RECONCILE_CONCURRENCY = 16
+
+
+def reconcile(sizes: list[int], runs: int, workdir: Path) -> str:
+    """apply (no paths) over N model files whose live state matches, but for one model."""
+    rows = []
+    for count in sizes:
+        repo = workdir / f"repo-reconcile-{count}"
+        written = make_repo(repo, count, invalid_share=0.0, seed=13)
+        live = [dict(data, name=data["configuredAudienceModelArn"].rsplit("/", 1)[-1][:20]) for _, data in written]
+        changed = random.Random(5).randrange(count)
+        live[changed]["minMatchingSeedSize"] += 1000  # someone changed it in the console: the merge restores it
+        seed = workdir / f"seed-reconcile-{count}.json"
+        audience = sorted({data["audienceModelArn"] for data in live})
+        seed.write_text(json.dumps({"audienceModels": audience, "configuredAudienceModels": live}), encoding="utf-8")
+        samples = []
+        for _ in range(runs):
+            with emulator(seed, workdir) as server:
+                samples.append(run_apply(repo, server, workdir, "--concurrency", str(RECONCILE_CONCURRENCY)))
+            if samples[-1]["calls"] != count + 2:
+                raise RuntimeError(
+                    f"expected {count + 2} CleanRoomsML calls, the emulator served {samples[-1]['calls']}"
+                )
+        wall = median([s["wall"] for s in samples])
+        ideal = count * LATENCY_MS / 1000 / RECONCILE_CONCURRENCY + 2 * LATENCY_MS / 1000
+        rows.append(
+            [
+                f"{count:,}",
+                fmt_seconds(wall),
+                f"{max(s['total_calls'] for s in samples):.0f}",
+                fmt_seconds(ideal),
+                f"{ideal / wall:.2f}",
+            ]
+        )
+        print(f"reconcile N={count:,}: {fmt_seconds(wall)}, efficiency {ideal / wall:.2f}", file=sys.stderr)
+    header = (
+        f"Reconcile on merge: `cam-gitops apply --concurrency {RECONCILE_CONCURRENCY}` over N files, 1 model "
+        f"differing, emulator --latency-ms {LATENCY_MS}; median of {runs} run(s), whole process; ideal = "
+        f"N x {LATENCY_MS} ms / {RECONCILE_CONCURRENCY} + 2 x {LATENCY_MS} ms (the update and its read-back); "
+        "API calls = every request served (N Gets, 1 Update, 1 Get, STS)"
+    )
+    return "\n".join([header, table(["N", "wall", "API calls", "ideal", "efficiency"], rows)])
+
+
 def git(repo: Path, *args: str) -> None:
     subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True, stdin=subprocess.DEVNULL)
 
@@ -279,7 +327,7 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=None, help="runs per configuration (default 3, --quick 1)")
     parser.add_argument(
         "--sizes",
-        type=lambda s: [int(x) for x in s.split(",")],
+        type=lambda s: [int(x) for x in s.split(",") if x],
         default=None,
         help="comma-separated N values (default 100,1000)",
     )
@@ -290,6 +338,12 @@ def main() -> int:
         help="comma-separated concurrency values (default 1,8,16,32)",
     )
     parser.add_argument(
+        "--reconcile-sizes",
+        type=lambda s: [int(x) for x in s.split(",") if x],
+        default=None,
+        help="comma-separated N values of the reconcile run (default 1000,10000, --quick 1000; empty skips)",
+    )
+    parser.add_argument(
         "--changed-total",
         type=int,
         default=None,
@@ -297,17 +351,18 @@ def main() -> int:
     )
     args = parser.parse_args()
     runs = max(1, args.runs or (1 if args.quick else 3))
-    sizes = args.sizes or ([100] if args.quick else [100, 1000])
+    sizes = args.sizes if args.sizes is not None else ([100] if args.quick else [100, 1000])
     changed_total = args.changed_total if args.changed_total is not None else (1000 if args.quick else 10_000)
+    reconcile_sizes = (
+        args.reconcile_sizes if args.reconcile_sizes is not None else ([1000] if args.quick else [1000, 10_000])
+    )
     with tempfile.TemporaryDirectory(prefix="cam-bench-apply-") as temporary:
         workdir = Path(temporary)
-        first = throughput(sizes, args.concurrency, runs, args.full, workdir)
-        second = changed_since(changed_total, runs, workdir) if changed_total else ""
+        sections = [throughput(sizes, args.concurrency, runs, args.full, workdir) if sizes else ""]
+        sections.append(reconcile(reconcile_sizes, runs, workdir) if reconcile_sizes else "")
+        sections.append(changed_since(changed_total, runs, workdir) if changed_total else "")
     print(f"{os.cpu_count()} CPUs, Python {platform.python_version()}, account {ACCOUNT}, emulator on loopback")
-    print(first)
-    if second:
-        print()
-        print(second)
+    print("\n\n".join(section for section in sections if section))
     return 0
 
 
