@@ -101,7 +101,7 @@ def execute_import(options: ImportOptions, adapter: CleanRoomsML | None = None) 
     validate_options(options)
     root = find_root(Path.cwd())
     folder = _target_folder(root, options.folder)
-    policy = _policy_for(root, options) if options.baseline else None
+    policy = _policy_for(root, options)
     managed = managed_arns(root)
     if adapter is None:
         adapter = CleanRoomsML(
@@ -264,12 +264,15 @@ def _write(root: Path, folder: Path, fetched: Sequence[_Fetched]) -> list[Import
 
 
 def _policy_for(root: Path, options: ImportOptions) -> Any:
-    """The policy --baseline edits, loaded before any AWS call; UsageError when it is invalid."""
+    """The policy --baseline edits, loaded before any AWS call; UsageError when it is invalid
+    or when an explicit --policy file does not exist."""
     from cam_gitops.check.policy import load_policy
     from cam_gitops.check.run import resolve_policy
 
-    path, _ = resolve_policy(root, options.policy_file)
-    if not path.is_file():
+    path, explicit = resolve_policy(root, options.policy_file)
+    if explicit and not path.is_file():
+        raise UsageError(f"{options.policy_file}: policy file not found")
+    if not path.is_file() or not options.baseline:
         return None
     loaded = load_policy(path, display_path(root, path))
     if loaded.policy is None:
@@ -293,6 +296,8 @@ def _judge_policy(root: Path, options: ImportOptions, policy: Any, outcome: Impo
     paths = sorted({r.path for r in outcome.results if r.status in statuses and r.path})
     path, _ = resolve_policy(root, options.policy_file)
     shown = display_path(root, path)
+    if options.baseline and not path.is_file():
+        outcome.notes.append(f"--baseline: no {shown}, so no rule to waive")
     if not paths or not path.is_file():
         return
     if policy is None:

@@ -85,10 +85,11 @@ def add_waivers(policy_path: Path, display: str, waivers: Sequence[NewWaiver]) -
     if policy_path.suffix.lower() == ".json":
         raise BaselineRefused(f"{display} is JSON; only a YAML policy file is edited")
     before = _load(raw, display)
-    if before is None:
-        raise BaselineRefused(f"{display} does not read as a mapping; `cam-gitops check` explains why")
+    policy = load_policy(policy_path, display).policy
+    if before is None or policy is None:
+        raise BaselineRefused(f"{display} is not a valid policy now; `cam-gitops check` explains why")
     edited = _edited(text, before, waivers)
-    _prove(policy_path, display, edited, waivers)
+    _prove(policy_path, display, policy, edited, waivers)
     write_file(policy_path, edited)
 
 
@@ -119,11 +120,11 @@ def _edited(text: str, document: Any, waivers: Sequence[NewWaiver]) -> str:
         raise BaselineRefused("the waivers key is not at the start of its line")
     key_index = key.line - 1
     current = data["waivers"]
-    if not current:  # `waivers:`, `waivers: []`, `waivers: ~`: make it a block list
+    if not current:  # `waivers: []` becomes a block list
         head, comment = _split_comment(lines[key_index])
         value = head.rstrip()[len("waivers:") :].strip() if head.startswith("waivers:") else None
-        if value not in ("", "[]", "~", "null"):
-            raise BaselineRefused("the empty waivers value is not written as `waivers: []` or `waivers:`")
+        if value != "[]":
+            raise BaselineRefused("the empty waivers list is not written as `waivers: []`")
         lines[key_index] = "waivers:" + (f"  {comment}" if comment else "") + newline
         return "".join(lines[: key_index + 1]) + _items(waivers, 2, newline) + "".join(lines[key_index + 1 :])
     start = document.value_positions[("waivers",)]
@@ -155,9 +156,8 @@ def _block_end(lines: list[str], first: int, dash: int) -> int:
     return last_content
 
 
-def _prove(policy_path: Path, display: str, edited: str, waivers: Sequence[NewWaiver]) -> None:
+def _prove(policy_path: Path, display: str, before: Policy, edited: str, waivers: Sequence[NewWaiver]) -> None:
     """Read the edited text with the policy loader: the same policy plus exactly the new waivers."""
-    before = load_policy(policy_path, display)
     handle, temporary = tempfile.mkstemp(prefix=".policy-baseline-", suffix=".yaml", dir=policy_path.parent)
     try:
         with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
@@ -167,13 +167,13 @@ def _prove(policy_path: Path, display: str, edited: str, waivers: Sequence[NewWa
     finally:
         Path(temporary).unlink(missing_ok=True)
     old_data = _load(policy_path.read_bytes(), display)
-    if before.policy is None or after.policy is None or after_data is None or old_data is None:
+    if after.policy is None or after_data is None or old_data is None:
         raise BaselineRefused(f"{display} would not be a valid policy after the edit")
     expected = dict(old_data.data)
     expected["waivers"] = [*(old_data.data.get("waivers") or []), *(w.as_data() for w in waivers)]
-    if after_data.data != expected or _rules(after.policy) != _rules(before.policy):
+    if after_data.data != expected or _rules(after.policy) != _rules(before):
         raise BaselineRefused(f"{display} would not read back as the same policy plus the new waivers")
-    old = [(w.path, w.rule, w.reason, w.expires) for w in before.policy.waivers]
+    old = [(w.path, w.rule, w.reason, w.expires) for w in before.waivers]
     new = [(w.path, w.rule, w.reason, w.expires) for w in waivers]
     if [(w.path, w.rule, w.reason, w.expires) for w in after.policy.waivers] != old + new:
         raise BaselineRefused(f"{display} would not read back with exactly the new waivers")
