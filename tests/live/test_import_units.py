@@ -409,7 +409,7 @@ def test_adapter_default_region_and_service_regions(aws_env: None, monkeypatch: 
 def test_baseline_needs_a_valid_policy_before_any_aws_call(repository: Path) -> None:
     (repository / "policy.yaml").write_text("rules:\n  no-such-rule: 1\n")
     aws = FakeAws([live("a")])
-    with pytest.raises(UsageError, match="policy.yaml is invalid"):
+    with pytest.raises(UsageError, match=r"policy\.yaml is invalid"):
         execute_import(ImportOptions(import_all=True, baseline=True), aws)  # type: ignore[arg-type]
     assert aws.listed == []
 
