@@ -447,6 +447,7 @@ emulator).
 @click.option(
     "--dir",
     "folder",
+    metavar="DIR",
     default="models",
     show_default=True,
     help="Folder for new model files, relative to the repository root (inside models/).",

@@ -418,3 +418,16 @@ def test_baseline_without_a_policy_says_so(repository: Path) -> None:
     outcome = execute_import(ImportOptions(import_all=True, baseline=True), FakeAws([live("a")]))  # type: ignore[arg-type]
     assert outcome.exit_code == 0
     assert "--baseline: no policy.yaml, so no rule to waive" in outcome.notes
+
+
+def test_no_usable_identity_is_one_error_for_the_run(repository: Path) -> None:
+    from cam_gitops.live.aws import AwsError
+
+    class NoCredentials(FakeAws):
+        def caller_account(self) -> str:
+            raise AwsError("NoCredentials", "no AWS credentials found")
+
+    outcome = execute_import(ImportOptions(arns=(arn("a"), arn("b"))), NoCredentials([live("a")]))  # type: ignore[arg-type]
+    assert outcome.exit_code == 1
+    assert outcome.errors == ["NoCredentials: no AWS credentials found"]
+    assert outcome.results == []
