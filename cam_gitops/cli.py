@@ -9,7 +9,6 @@ import contextlib
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from pathlib import Path
 from typing import Any, NoReturn
 
 import click
@@ -441,59 +440,100 @@ def drift(regions: tuple[str, ...], fmt: str | None, output: str | None, **kwarg
     _exit(drift_exit_code(changes))
 
 
-@cli.command(name="import", epilog=exitcodes.help_text())
+IMPORT_HELP = """\b
+Which models (with --all): the live models of
+  regions   --region R (repeatable), or --all-regions (every region botocore's
+            endpoint data lists for the service), or else the regions of the
+            repository's model files, or else the default region (AWS_REGION,
+            AWS_DEFAULT_REGION or the profile's region);
+  accounts  the credentials' account; with --role-arn-template also the accounts
+            of the repository's ARNs and each --account, through that role.
+A model already managed by a file is reported, not imported again.
+
+\b
+Files: models/<name>.yaml from the model's name; when two models share a name
+the region is added, then the id; an existing file is never overwritten. The
+live name and tags are kept as comments. Models that break the policy are
+listed; --baseline adds waivers for them to policy.yaml (reason and expiry).
+
+\b
+AWS access: credentials, region and endpoint come from the usual chain
+(AWS_PROFILE, AWS_ACCESS_KEY_ID, SSO, web identity; AWS_ENDPOINT_URL for an
+emulator).
+"""
+
+
+@cli.command(name="import", epilog=IMPORT_HELP + "\n" + exitcodes.help_text())
 @click.argument("arns", nargs=-1)
-@click.option("--all", "import_all", is_flag=True, help="Import every live model no file manages.")
+@click.option("--all", "import_all", is_flag=True, help="Import every live model in scope that no file manages.")
+@click.option("--region", "regions", multiple=True, metavar="REGION", help="With --all: a region to list (repeatable).")
+@click.option("--all-regions", is_flag=True, help="With --all: every region where the service exists (botocore).")
 @click.option(
-    "--region",
-    "regions",
+    "--account",
+    "accounts",
     multiple=True,
-    metavar="REGION",
-    help="With --all: regions to list (default: the regions the repository uses).",
+    metavar="ID",
+    help="With --all and --role-arn-template: also list this account (repeatable).",
 )
 @click.option(
     "--dir",
     "folder",
+    metavar="DIR",
     default="models",
     show_default=True,
-    type=click.Path(file_okay=False),
-    help="Folder to write new model files into.",
+    help="Folder for new model files, relative to the repository root (inside models/).",
+)
+@click.option("--baseline", is_flag=True, help="Waive the policy findings of the imported models in policy.yaml.")
+@click.option(
+    "--baseline-days",
+    type=click.IntRange(1, 3650),
+    default=90,
+    show_default=True,
+    help="Days until a --baseline waiver expires.",
 )
 @_aws_options
-def import_(arns: tuple[str, ...], import_all: bool, regions: tuple[str, ...], folder: str, **kwargs: Any) -> None:
-    """Write model files for live models, named from each model's name. Never overwrites a file.
+def import_(
+    arns: tuple[str, ...],
+    import_all: bool,
+    regions: tuple[str, ...],
+    all_regions: bool,
+    accounts: tuple[str, ...],
+    folder: str,
+    baseline: bool,
+    baseline_days: int,
+    **kwargs: Any,
+) -> None:
+    """Write model files for live models (given by ARN, or --all). Never overwrites a file.
 
-    Then `cam-gitops plan` shows no change for them. Needs GetConfiguredAudienceModel
-    (and ListConfiguredAudienceModels with --all).
+    Then `cam-gitops check` accepts them and `cam-gitops plan` shows no change for them.
+    Needs cleanrooms-ml:GetConfiguredAudienceModel (and ListConfiguredAudienceModels with --all).
+    Exit 0 when every model is written or already managed; 1 when any is not written.
     """
-    from cam_gitops.live.aws import AwsError
-    from cam_gitops.live.drift import unmanaged_in_accounts
-    from cam_gitops.live.importer import import_models
-    from cam_gitops.live.runs import make_accounts
-    from cam_gitops.live.targets import Scope, collect_targets
-    from cam_gitops.workspace.layout import find_root
+    from cam_gitops.live.importer import ImportOptions, execute_import, report_lines
 
-    if bool(arns) == import_all:
-        raise click.UsageError("give ARNs or --all (not both)")
-    root = find_root(Path.cwd())
-    try:
-        accounts = make_accounts(_aws_settings(kwargs))
-        if import_all:
-            with _usage_errors():
-                targets = collect_targets(Scope((), None, kwargs["policy_file"], allow_empty=True))
-            found = unmanaged_in_accounts(accounts, targets.targets, regions)
-            arns = tuple(c.arn for c in found if c.path == "" and c.action == "unmanaged")
-        results = import_models(accounts, list(arns), Path(folder).absolute(), root)
-    except AwsError as exc:
-        _aws_failure(exc)
-    for result in results:
-        if result.error:
-            click.echo(f"{result.arn}: {result.error}" + (f" ({result.path})" if result.path else ""), err=True)
-        else:
-            click.echo(f"{result.arn}: wrote {result.path}")
-    written = sum(1 for r in results if not r.error)
-    click.echo(f"Import: {written} written, {len(results) - written} skipped.")
-    _exit(1 if any(r.error and r.path is None for r in results) else 0)
+    options = ImportOptions(
+        arns=arns,
+        import_all=import_all,
+        regions=regions,
+        all_regions=all_regions,
+        accounts=accounts,
+        folder=folder,
+        baseline=baseline,
+        baseline_days=baseline_days,
+        policy_file=kwargs["policy_file"],
+        concurrency=kwargs["concurrency"],
+        max_attempts=kwargs["max_attempts"],
+        retry_mode=kwargs["retry_mode"],
+        role_arn_template=kwargs["role_arn_template"],
+    )
+    with _usage_errors():
+        outcome = execute_import(options)
+    out, err = report_lines(outcome)
+    for line in err:
+        click.echo(line, err=True)
+    for line in out:
+        click.echo(line)
+    _exit(outcome.exit_code)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

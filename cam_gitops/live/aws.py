@@ -7,6 +7,7 @@ attempts in the applier.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -17,6 +18,9 @@ import botocore.exceptions
 from botocore.config import Config
 
 SERVICE = "cleanroomsml"
+# botocore's endpoint data has no region list of its own for Clean Rooms ML (it is part of
+# AWS Clean Rooms, with the same regions); the parent service's list stands in for it.
+REGION_SOURCES = (SERVICE, "cleanrooms")
 USER_AGENT = "cam-gitops"
 
 
@@ -118,6 +122,24 @@ class CleanRoomsML:
             token = page.get("nextToken")
             if not token:
                 return
+
+    def default_region(self) -> str | None:
+        """The configured default region: AWS_REGION, else the session's (AWS_DEFAULT_REGION, the profile)."""
+        return os.environ.get("AWS_REGION") or self._session.region_name or None
+
+    def service_regions(self) -> tuple[list[str], str]:
+        """The regions where the service has an endpoint, from botocore's endpoint data, in the
+        partition of the default region; and the botocore service name whose data said so."""
+        region = self.default_region() or "us-east-1"
+        try:
+            partition = self._session.get_partition_for_region(region)
+        except (botocore.exceptions.BotoCoreError, ValueError):
+            partition = "aws"
+        for service in REGION_SOURCES:
+            regions = self._session.get_available_regions(service, partition_name=partition)
+            if regions:
+                return sorted(regions), service
+        return [], SERVICE
 
     def assume(self, role_arn: str) -> CleanRoomsML:
         """The same adapter for the identity of an assumed role (STS AssumeRole)."""

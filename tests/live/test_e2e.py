@@ -248,16 +248,6 @@ def test_drift_then_import_then_plan_is_clean(tmp_path: Path, seeded_emulator: S
     assert run(root, "drift").returncode == 0
 
 
-def test_import_never_overwrites(tmp_path: Path, seeded_emulator: Start, run: Callable[..., Any]) -> None:
-    seeded_emulator(seed=live_seed(1))
-    root = make_repo(tmp_path / "repo", {})
-    (root / "models").mkdir(exist_ok=True)
-    (root / "models/cam-0.yaml").write_text("# mine\n")
-    imported = run(root, "import", cam_arn("cam-0"))
-    assert "not overwritten" in imported.stderr
-    assert (root / "models/cam-0.yaml").read_text() == "# mine\n"
-
-
 def test_no_credentials_is_one_clear_error(
     tmp_path: Path, seeded_emulator: Start, run: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
