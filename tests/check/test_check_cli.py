@@ -314,3 +314,13 @@ def test_help_teaches_the_policy_keys() -> None:
         "waivers",
     ):
         assert key in result.output
+
+
+def test_duplicate_arn_output_grows_linearly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    count = 1500
+    root = write_repo(tmp_path, {f"models/m{i:04d}.yaml": VALID_MODEL for i in range(count)})
+    code, output = run_check(root, "--format", "json", monkeypatch=monkeypatch)
+    found = json.loads(output)["violations"]
+    assert code == 1 and len(found) == count
+    assert f"and {count - 4} more" in found[0]["message"]
+    assert len(output) < count * 600  # a few hundred bytes per file, not one line per pair of files
