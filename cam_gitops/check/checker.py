@@ -41,8 +41,13 @@ class CheckResult:
 
     files_checked: int
     findings: list[Finding]
-    waived: int = 0
+    waived_findings: list[Finding] = field(default_factory=list)
     models: list[ModelSpec] = field(default_factory=list)
+
+    @property
+    def waived(self) -> int:
+        """Number of findings a waiver in force covers (listed, never silently dropped)."""
+        return len(self.waived_findings)
 
     @property
     def errors(self) -> int:
@@ -125,7 +130,7 @@ def run_check(
     findings += _duplicate_arns(results, others)
     findings, waived = _apply_waivers(findings, policy, today or dt.date.today(), [r.path for r in results], complete)
     models = [r.model for r in results if r.model is not None]
-    return CheckResult(len(files), sorted_findings(findings), waived, models)
+    return CheckResult(len(files), sorted_findings(findings), sorted_findings(waived), models)
 
 
 def _duplicate_arns(results: Sequence[FileResult], elsewhere: Mapping[str, Sequence[str]]) -> list[Finding]:
@@ -158,17 +163,17 @@ def _short(arn: str, limit: int = 120) -> str:
 
 def _apply_waivers(
     findings: list[Finding], policy: Policy, today: dt.date, checked: list[str], complete: bool
-) -> tuple[list[Finding], int]:
+) -> tuple[list[Finding], list[Finding]]:
     kept: list[Finding] = []
     used = [0] * len(policy.waivers)
-    waived = 0
+    waived: list[Finding] = []
     for finding in findings:
         index = _waiver_for(finding, policy, today)
         if index is None:
             kept.append(finding)
         else:
             used[index] += 1
-            waived += 1
+            waived.append(finding)
     for index, waiver in enumerate(policy.waivers):
         if waiver.expired(today):
             kept.append(

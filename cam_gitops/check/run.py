@@ -55,7 +55,7 @@ def execute_check(options: CheckOptions, cwd: Path | None = None) -> CheckOutcom
         return outcomes[0]
     findings = sorted_findings(f for o in outcomes for f in o.result.findings)
     result = CheckResult(
-        sum(o.result.files_checked for o in outcomes), findings, sum(o.result.waived for o in outcomes)
+        sum(o.result.files_checked for o in outcomes), findings, [f for o in outcomes for f in o.result.waived_findings]
     )
     codes = [o.exit_code for o in outcomes]
     return CheckOutcome(result, EXIT_USAGE if EXIT_USAGE in codes else max(codes))
@@ -70,6 +70,7 @@ def check_project(project: Project, paths: Sequence[str], options: CheckOptions,
     selection = select(project, paths, cwd)
     result = check_selection(project, selection, policy, options)
     result.findings = sorted_findings(_shown(project, [*result.findings, *notes]))
+    result.waived_findings = _shown(project, result.waived_findings)
     failed = result.errors > 0 or (options.strict and result.warnings > 0)
     return CheckOutcome(result, EXIT_FINDINGS if failed else EXIT_OK, policy)
 

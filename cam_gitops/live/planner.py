@@ -51,7 +51,7 @@ def plan_live(target: Target, live: Mapping[str, Any], policy: Policy | None, to
         live,
         target.removed_fields,
         violations=violations,
-        waived=waived,
+        waived=[*target.waived, *waived],
         retarget_from=target.retarget_from,
         moved_from=target.moved_from,
         policy_moves=target.policy_moves,

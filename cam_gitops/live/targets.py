@@ -18,6 +18,7 @@ from typing import Any, TypeVar, cast
 
 from cam_gitops.check.checker import CheckResult
 from cam_gitops.check.policy import Policy
+from cam_gitops.check.policydiff import PolicyDiff
 from cam_gitops.check.run import CheckOptions, CheckOutcome, check_selection, project_policy
 from cam_gitops.exitcodes import FINDINGS, OK, USAGE
 from cam_gitops.findings import Finding, Severity, sorted_findings
@@ -38,6 +39,7 @@ class Target:
     retarget_from: str | None = None
     moved_from: str | None = None
     policy_moves: tuple[RuleMove, ...] = ()
+    waived: tuple[Finding, ...] = ()  # the check's findings on the file that a waiver covers
 
     @property
     def path(self) -> str:
@@ -65,6 +67,7 @@ class Targets:
     unmanaged: list[Change]  # models no file manages any more since the base revision
     policy: Policy | None = None
     today: dt.date = field(default_factory=dt.date.today)
+    policy_diff: PolicyDiff | None = None  # with a base revision where policy.yaml differs
 
     def project_view_check(self) -> CheckOutcome:
         """The check outcome with paths as the user reads them."""
@@ -120,13 +123,38 @@ def collect_targets(scope: Scope, cwd: Path | None = None) -> Targets:
     result = check_selection(project, selection, policy, options)
     result.findings = sorted_findings([*result.findings, *notes])
     outcome = CheckOutcome(result, FINDINGS if result.errors else OK, policy)
+    waived: dict[str, list[Finding]] = {}
+    for finding in result.waived_findings:
+        waived.setdefault(finding.path, []).append(finding)
     if changed is None:
-        targets = [Target(m, policy.rules_for(m.path)) for m in result.models]
+        targets = [Target(m, policy.rules_for(m.path), waived=tuple(waived.get(m.path, ()))) for m in result.models]
         return Targets(project, outcome, targets, [], policy, today)
     history = _History.read(project.root, changed.commit, [*changed.present, *changed.deleted])
-    targets = [history.target(m, policy) for m in result.models]
+    targets = [
+        dataclasses.replace(history.target(m, policy), waived=tuple(waived.get(m.path, ()))) for m in result.models
+    ]
     unmanaged = history.unmanaged(project.root, targets, changed.deleted)
-    return Targets(project, outcome, targets, unmanaged, policy, today)
+    diff = _policy_diff(project, changed.commit, policy) if changed.policy_changed else None
+    return Targets(project, outcome, targets, unmanaged, policy, today, diff)
+
+
+def _policy_diff(project: Project, commit: str, policy: Policy) -> PolicyDiff:
+    """The policy at the base revision against this one (a missing or invalid base: no rules)."""
+    import tempfile
+
+    from cam_gitops.check.policy import empty_policy, load_policy
+    from cam_gitops.check.policydiff import diff_policies
+    from cam_gitops.workspace.git import files_at
+
+    relative = _policy_in_project(project)
+    raw = files_at(project.root, commit, [relative]).get(relative)
+    before = empty_policy(relative)
+    if raw is not None:
+        with tempfile.TemporaryDirectory(prefix="cam-gitops-base-") as folder:
+            path = Path(folder, "policy.yaml")
+            path.write_bytes(raw)
+            before = load_policy(path, relative).policy or before
+    return diff_policies(before, policy)
 
 
 def _policy_in_project(project: Project) -> str:
