@@ -46,6 +46,19 @@ has every rule with an example.
 """
 
 
+AWS_HELP = """\b
+AWS access (boto3's usual chain):
+  credentials  AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE (SSO too),
+               web identity (AWS_ROLE_ARN + AWS_WEB_IDENTITY_TOKEN_FILE, as CI's
+               OIDC sets them), then instance or container roles.
+  region       each model's region comes from its ARN; STS and listing use
+               AWS_REGION, else AWS_DEFAULT_REGION, else the profile's region.
+  endpoint     AWS_ENDPOINT_URL points every call elsewhere, e.g. at the local
+               emulator (python -m cam_gitops.emulator).
+  account      models in another account than the credentials' are refused
+               unless --role-arn-template names a role to assume there."""
+
+
 def _default_format(fmt: str | None) -> str:
     if fmt is not None:
         return fmt
@@ -270,7 +283,7 @@ def _aws_failure(exc: Exception) -> NoReturn:
     _exit(exitcodes.FINDINGS)
 
 
-@cli.command(epilog=exitcodes.help_text())
+@cli.command(epilog=AWS_HELP + "\n" + exitcodes.help_text())
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option(
     "--changed-since",
@@ -314,7 +327,7 @@ def plan(
     _exit(plan_exit_code(changes, detailed_exitcode))
 
 
-@cli.command(epilog=exitcodes.help_text())
+@cli.command(epilog=AWS_HELP + "\n" + exitcodes.help_text())
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option(
     "--changed-since",
@@ -401,7 +414,7 @@ def _progress_reporter() -> Callable[[int, int, Any], None]:
     return report
 
 
-@cli.command(epilog=exitcodes.help_text())
+@cli.command(epilog=AWS_HELP + "\n" + exitcodes.help_text())
 @click.option(
     "--region",
     "regions",
@@ -440,7 +453,8 @@ def drift(regions: tuple[str, ...], fmt: str | None, output: str | None, **kwarg
     _exit(drift_exit_code(changes))
 
 
-IMPORT_HELP = """\b
+IMPORT_HELP = (
+    """\b
 Which models (with --all): the live models of
   regions   --region R (repeatable), or --all-regions (every region botocore's
             endpoint data lists for the service), or else the regions of the
@@ -456,11 +470,10 @@ the region is added, then the id; an existing file is never overwritten. The
 live name and tags are kept as comments. Models that break the policy are
 listed; --baseline adds waivers for them to policy.yaml (reason and expiry).
 
-\b
-AWS access: credentials, region and endpoint come from the usual chain
-(AWS_PROFILE, AWS_ACCESS_KEY_ID, SSO, web identity; AWS_ENDPOINT_URL for an
-emulator).
 """
+    + "\n"
+    + AWS_HELP
+)
 
 
 @cli.command(name="import", epilog=IMPORT_HELP + "\n" + exitcodes.help_text())

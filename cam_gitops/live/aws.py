@@ -156,5 +156,8 @@ class CleanRoomsML:
 
 
 def make_session() -> boto3.Session:
-    """A boto3 session from the usual chain (env, profile, SSO, web identity)."""
-    return boto3.Session()
+    """A boto3 session from the usual chain (env, profile, SSO, web identity). AWS_REGION wins
+    over AWS_DEFAULT_REGION and the profile, as in the AWS CLI v2 and the other SDKs (botocore
+    alone ignores it), so a CI job's region setting is the region everywhere."""
+    region = os.environ.get("AWS_REGION")
+    return boto3.Session(region_name=region) if region else boto3.Session()
