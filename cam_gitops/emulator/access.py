@@ -76,11 +76,12 @@ def issuing_account(access_key: str | None) -> str | None:
     if not access_key:
         return None
     from moto.iam.models import iam_backends
-    from moto.utilities.utils import PARTITION_NAMES
 
+    # list(): other threads may add accounts meanwhile. values() holds the backends that
+    # exist (one per partition, created on first use), so none is created just to look.
     for account_id, backends in list(iam_backends.items()):
-        for partition in PARTITION_NAMES:
-            if access_key in backends[partition].access_keys:
+        for backend in list(backends.values()):
+            if access_key in getattr(backend, "access_keys", {}):
                 return str(account_id)
     return None
 
