@@ -7,7 +7,14 @@ files are ever read.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+import contextlib
+import os
+import select
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +34,11 @@ S3_URI = "s3://cam-output-bucket/audiences/"
 def cam_arn(name: str, region: str = REGION, account: str = ACCOUNT_ID) -> str:
     """A configured audience model ARN with a readable id."""
     return f"arn:aws:cleanrooms-ml:{region}:{account}:configured-audience-model/{name}"
+
+
+def audience_model_arn(name: str = "am-default", region: str = REGION, account: str = ACCOUNT_ID) -> str:
+    """An audience model ARN with a readable id (``AUDIENCE_MODEL_ARN`` by default)."""
+    return f"arn:aws:cleanrooms-ml:{region}:{account}:audience-model/{name}"
 
 
 def cam_request(**overrides: Any) -> dict[str, Any]:
@@ -87,7 +99,7 @@ def aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 @pytest.fixture
 def seeded_emulator(aws_env: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., EmulatorServer]]:
-    """Factory: ``seeded_emulator(seed=None, faults=None, seed_path=None)`` -> started server.
+    """Factory: ``seeded_emulator(seed=None, faults=None, seed_path=None, account=None)`` -> started server.
 
     The last server started becomes ``AWS_ENDPOINT_URL``; all are stopped at teardown.
     """
@@ -97,8 +109,9 @@ def seeded_emulator(aws_env: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[
         seed: Mapping[str, Any] | None = None,
         faults: Faults | None = None,
         seed_path: str | Path | None = None,
+        account: str | None = None,
     ) -> EmulatorServer:
-        server = EmulatorServer(port=0, seed=seed, seed_path=seed_path, faults=faults or Faults())
+        server = EmulatorServer(port=0, seed=seed, seed_path=seed_path, faults=faults or Faults(), account=account)
         servers.append(server)
         server.start()
         monkeypatch.setenv("AWS_ENDPOINT_URL", server.url)
@@ -117,7 +130,7 @@ def emulator(seeded_emulator: Callable[..., EmulatorServer]) -> EmulatorServer:
 
 @pytest.fixture
 def make_client(aws_env: None) -> Callable[..., Any]:
-    """Factory: ``make_client(service, total_max_attempts=1, region_name=REGION, **config)``.
+    """Factory: ``make_client(service, total_max_attempts=1, region_name=REGION, endpoint_url=None, **config)``.
 
     ``service`` defaults to ``"cleanroomsml"``.
 
@@ -131,10 +144,13 @@ def make_client(aws_env: None) -> Callable[..., Any]:
         service: str = "cleanroomsml",
         total_max_attempts: int = 1,
         region_name: str = REGION,
+        endpoint_url: str | None = None,
         **config: Any,
     ) -> Any:
         retries = {"mode": "standard", "total_max_attempts": total_max_attempts}
-        return boto3.client(service, region_name=region_name, config=Config(retries=retries, **config))
+        return boto3.client(
+            service, region_name=region_name, endpoint_url=endpoint_url, config=Config(retries=retries, **config)
+        )
 
     return build
 
@@ -143,3 +159,106 @@ def make_client(aws_env: None) -> Callable[..., Any]:
 def cleanroomsml_client(emulator: EmulatorServer, make_client: Callable[..., Any]) -> Any:
     """A CleanRoomsML client for ``emulator`` with standard retries but a single attempt."""
     return make_client()
+
+
+@pytest.fixture
+def assume_role(make_client: Callable[..., Any]) -> Callable[..., boto3.Session]:
+    """Factory: ``assume_role(account, region=REGION)`` -> a boto3 Session acting as that account.
+
+    Calls STS AssumeRole through the emulator (``AWS_ENDPOINT_URL``) for
+    ``arn:aws:iam::{account}:role/cam-test``; moto issues the credentials and
+    the emulator answers that account for them, CleanRoomsML included.
+    """
+
+    def assume(account: str, region: str = REGION) -> boto3.Session:
+        role = f"arn:aws:iam::{account}:role/cam-test"
+        credentials = make_client("sts").assume_role(RoleArn=role, RoleSessionName="cam-test")["Credentials"]
+        return boto3.Session(
+            aws_access_key_id=credentials["AccessKeyId"],
+            aws_secret_access_key=credentials["SecretAccessKey"],
+            aws_session_token=credentials["SessionToken"],
+            region_name=region,
+        )
+
+    return assume
+
+
+@dataclass
+class EmulatorProcess:
+    """``python -m cam_gitops.emulator`` running as a subprocess, and what it printed on start."""
+
+    process: subprocess.Popen[bytes]
+    banner: list[str]
+
+    @property
+    def url(self) -> str:
+        """The URL of the ``... listening on URL`` line."""
+        return next(line for line in self.banner if "listening on" in line).split()[-1]
+
+    @property
+    def exports(self) -> dict[str, str]:
+        """The ``export NAME=VALUE`` lines of the banner."""
+        pairs = (line.removeprefix("export ").split("=", 1) for line in self.banner if line.startswith("export "))
+        return {name: value for name, value in pairs}
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """This process's environment without any AWS_ or MOTO_ variable, plus ``extra``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "MOTO_"))}
+    env.update(extra)
+    return env
+
+
+@pytest.fixture
+def emulator_process() -> Iterator[Callable[..., EmulatorProcess]]:
+    """Factory: ``emulator_process(*args, python=sys.executable, env=None)`` -> started subprocess.
+
+    Runs ``python -m cam_gitops.emulator --port 0 *args`` and waits for its
+    ``listening on`` line; fails the test with the output if it exits first.
+    ``env`` defaults to :func:`clean_env`. Every process is stopped with
+    SIGTERM (then killed) at teardown.
+    """
+    started: list[subprocess.Popen[bytes]] = []
+    with contextlib.ExitStack() as stack:
+
+        def start(*args: str, python: str = sys.executable, env: Mapping[str, str] | None = None) -> EmulatorProcess:
+            command: Sequence[str] = [python, "-m", "cam_gitops.emulator", "--port", "0", *args]
+            # A file, not a pipe: nobody reads stderr while the emulator serves, so a pipe could fill up.
+            errors = stack.enter_context(tempfile.TemporaryFile(mode="w+"))
+            process = subprocess.Popen(
+                command,
+                stdout=subprocess.PIPE,
+                stderr=errors,
+                env=dict(env) if env is not None else clean_env(),
+            )
+            started.append(process)
+            assert process.stdout is not None
+            # Raw reads: a buffered readline could hold the last line while select() waits for more.
+            output = b""
+            while b"listening on" not in output.rpartition(b"\n")[0]:
+                ready, _, _ = select.select([process.stdout], [], [], 60)
+                chunk = os.read(process.stdout.fileno(), 65536) if ready else b""
+                if not chunk:
+                    process.kill()
+                    process.wait()
+                    errors.seek(0)
+                    pytest.fail(f"emulator did not start: {' '.join(command)}\n{output.decode()}{errors.read()}")
+                output += chunk
+            banner = output.decode().rpartition("\n")[0].splitlines()
+            return EmulatorProcess(process, banner)
+
+        yield start
+        for process in started:
+            _stop(process)
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    if process.stdout is not None:
+        process.stdout.close()

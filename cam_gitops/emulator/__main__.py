@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
+import os
+import re
 import signal
 import sys
 import threading
@@ -10,9 +13,17 @@ from typing import NoReturn
 
 import click
 
+from .access import ACCOUNT_RE
 from .faults import Faults
+from .routing import is_loopback
 from .seed import SeedError
-from .server import EmulatorServer, is_loopback
+from .server import EmulatorServer
+from .store import DEFAULT_REGION
+
+INSTALL_HINT = "pip install 'cam-gitops[emulator]'"
+#: What serving needs beyond cam-gitops itself: moto's server (flask) and werkzeug.
+SERVER_MODULES = ("werkzeug.serving", "flask", "moto.moto_server.werkzeug_app", "moto.iam.models")
+REGION_RE = re.compile(r"[a-z]{2}(-[a-z]+)+-[0-9]+")
 
 SEED_HELP = """\b
 Seed file format (YAML or JSON):
@@ -27,9 +38,16 @@ Seed file format (YAML or JSON):
         destination: {s3Destination: {s3Uri: "s3://bucket/prefix/"}}
         roleArn: arn:aws:iam::123456789012:role/cam
       sharedAudienceMetrics: [ALL]
+      tags: {team: ads}        # optional, as GetConfiguredAudienceModel returns them
+      resourcePolicy:          # optional: a JSON string or a mapping (an IAM policy)
+        Version: "2012-10-17"
+        Statement: [{Effect: Allow, Principal: {AWS: "444455556666"},
+                     Action: "cleanrooms-ml:GetConfiguredAudienceModel",
+                     Resource: "*"}]
       # optional: minMatchingSeedSize (default 500), audienceSizeConfig,
-      # description, tags, status (ACTIVE), createTime/updateTime (now)
-Referenced audience models are registered automatically. A bad seed exits 2."""
+      # description, status (ACTIVE), createTime/updateTime (now)
+Referenced audience models are registered automatically. A bad seed exits 2.
+A client sees the models of its region (SigV4 scope) and account only."""
 
 RATE = click.FloatRange(0.0, 1.0)
 
@@ -37,6 +55,40 @@ RATE = click.FloatRange(0.0, 1.0)
 def _fail(ctx: click.Context, message: str, code: int) -> NoReturn:
     click.echo(f"cam-gitops emulator: error: {message}", err=True)
     ctx.exit(code)
+
+
+def missing_module() -> str | None:
+    """The first module serving needs that cannot be imported, or None when all can."""
+    for name in SERVER_MODULES:
+        try:
+            importlib.import_module(name)
+        except ImportError as exc:
+            return getattr(exc, "name", None) or name.partition(".")[0]
+    return None
+
+
+def banner(server: EmulatorServer, region: str) -> str:
+    """What to run in another shell to use the emulator, then the parseable listening line."""
+    lines = [
+        f"# cam-gitops emulator for account {server.account}, region {region}; in the shell that uses it, run:",
+        # A profile or session token from the user's shell must not mix with the dummy keys.
+        "unset AWS_PROFILE AWS_DEFAULT_PROFILE AWS_SESSION_TOKEN",
+        *(f"export {name}={value}" for name, value in server.client_environment(region).items()),
+        f"cam-gitops emulator listening on {server.url}",
+    ]
+    return "\n".join(lines)
+
+
+def _check_account(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    if value is not None and ACCOUNT_RE.fullmatch(value) is None:
+        raise click.BadParameter(f"{value!r} is not an AWS account id (12 digits)")
+    return value
+
+
+def _check_region(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
+    if REGION_RE.fullmatch(value) is None:
+        raise click.BadParameter(f"{value!r} is not an AWS region name (like us-east-1)")
+    return value
 
 
 def _wait_for_signal() -> None:
@@ -70,6 +122,20 @@ def _wait_for_signal() -> None:
     help="Address to bind; must be loopback unless --allow-remote.",
 )
 @click.option("--allow-remote", is_flag=True, help="Permit a non-loopback --host.")
+@click.option(
+    "--account",
+    callback=_check_account,
+    metavar="ACCOUNT",
+    help="Account (12 digits) of the dummy credentials, for STS and CleanRoomsML alike "
+    "[default: MOTO_ACCOUNT_ID if set, else the one account all seeded ARNs name, else 123456789012].",
+)
+@click.option(
+    "--region",
+    default=DEFAULT_REGION,
+    show_default=True,
+    callback=_check_region,
+    help="Region of the environment printed on start (every region is served).",
+)
 @click.option(
     "--seed",
     "seed_path",
@@ -124,6 +190,8 @@ def main(
     port: int,
     host: str,
     allow_remote: bool,
+    account: str | None,
+    region: str,
     seed_path: str | None,
     latency_ms: float,
     throttle_rate: float,
@@ -135,8 +203,15 @@ def main(
 ) -> None:
     """Serve an AWS Clean Rooms ML emulator (plus STS/IAM/S3 via moto) over HTTP.
 
-    Point boto3 at it with AWS_ENDPOINT_URL=http://HOST:PORT. Faults apply to
-    CleanRoomsML requests only. Stops cleanly on SIGTERM or SIGINT.
+    On start it prints the environment to export in the shell that uses it
+    (endpoint, dummy credentials of the account, region), then a last line
+    ending with the URL. Credentials from sts:AssumeRole act as the role's
+    account. Faults apply to CleanRoomsML requests only. Stops cleanly on
+    SIGTERM or SIGINT.
+
+    \b
+    Needs the emulator extra:
+      pip install 'cam-gitops[emulator]'
 
     \b
     Debug route (unsigned, not an AWS API): GET /_emulator/requests answers
@@ -145,6 +220,14 @@ def main(
     """
     if not allow_remote and not is_loopback(host):
         _fail(ctx, f"refusing non-loopback host {host!r}; pass --allow-remote to allow it", 2)
+    missing = missing_module()
+    if missing is not None:
+        _fail(ctx, f"the emulator needs the Python module '{missing}', which is not installed; run: {INSTALL_HINT}", 1)
+    # moto would answer MOTO_ACCOUNT_ID for every request, assumed roles included; here it only
+    # names the default account (as --account does), so per-credential accounts keep working.
+    legacy_account = os.environ.pop("MOTO_ACCOUNT_ID", None)
+    if account is None and legacy_account is not None and ACCOUNT_RE.fullmatch(legacy_account) is None:
+        _fail(ctx, f"MOTO_ACCOUNT_ID={legacy_account!r} is not an AWS account id (12 digits)", 2)
     faults = Faults(
         latency_ms=latency_ms,
         throttle_rate=throttle_rate,
@@ -161,6 +244,7 @@ def main(
             faults=faults,
             allow_remote=allow_remote,
             verbose=verbose,
+            account=account or legacy_account,
         )
     except SeedError as exc:
         _fail(ctx, str(exc), 2)
@@ -168,7 +252,7 @@ def main(
         server.start()
     except OSError as exc:
         _fail(ctx, f"cannot listen on {host}:{port}: {exc.strerror or exc}", 1)
-    click.echo(f"cam-gitops emulator listening on {server.url}")
+    click.echo(banner(server, region))
     sys.stdout.flush()
     try:
         _wait_for_signal()

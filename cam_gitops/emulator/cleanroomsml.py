@@ -2,7 +2,9 @@
 
 Routing, input members (uri/querystring/body), constraints, output shapes,
 timestamp formats and error status codes all come from botocore's model, so
-the wire format is exactly what botocore serialises and parses.
+the wire format is exactly what botocore serialises and parses. Every ARN a
+request names is checked against the caller's region and account first
+(:mod:`.access`), as a regional endpoint of the service does.
 """
 
 from __future__ import annotations
@@ -10,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
-import os
 import socket
 import time
 import uuid
@@ -19,15 +20,26 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
+from .access import check_reachable
+from .errors import NotFound, ServiceError
 from .faults import Faults
 from .model import Route, ServiceModel
-from .store import InvalidToken, NotFound, Store
+from .store import InvalidToken, Store
 from .validation import ValidationFailure, to_datetime, validate_or_raise
 
 StartResponse = Callable[..., Any]
 WSGIEnviron = dict[str, Any]
 #: (operation or None, ARN or None, HTTP status; 0 for a dropped connection)
 Recorder = Callable[[str | None, str | None, int], None]
+
+#: What each ARN path label names, for ResourceNotFoundException messages.
+_ARN_KINDS = {
+    "configuredAudienceModelArn": "Configured audience model",
+    "audienceModelArn": "Audience model",
+    "resourceArn": "Resource",
+}
+
+__all__ = ["CallContext", "CleanRoomsMLService", "ServiceError"]
 
 
 class DroppedConnection(ConnectionAbortedError):
@@ -36,7 +48,7 @@ class DroppedConnection(ConnectionAbortedError):
 
 @dataclass(frozen=True)
 class CallContext:
-    """Who is calling, from the SigV4 credential scope and moto's account rules."""
+    """Who is calling: the SigV4 scope's region, and the account moto answers for the credentials."""
 
     region: str
     account: str
@@ -49,31 +61,6 @@ class Reply:
     status: int
     body: dict[str, Any]
     error_code: str | None = None
-
-
-class ServiceError(Exception):
-    """An AWS error answer: ``code`` names the error shape."""
-
-    def __init__(self, code: str, message: str, status: int | None = None) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.status = status
-
-
-def current_account(environ: WSGIEnviron, access_key: str) -> str:
-    """The account moto would answer for this request (STS GetCallerIdentity agrees)."""
-    if "MOTO_ACCOUNT_ID" in os.environ:
-        return os.environ["MOTO_ACCOUNT_ID"]
-    if environ.get("HTTP_X_MOTO_ACCOUNT_ID"):
-        return str(environ["HTTP_X_MOTO_ACCOUNT_ID"])
-    try:
-        from moto.iam.models import get_account_id_from
-    except ImportError:  # pragma: no cover - moto is a hard dependency of the server
-        from .store import DEFAULT_ACCOUNT
-
-        return DEFAULT_ACCOUNT
-    return str(get_account_id_from(access_key))
 
 
 def read_body(environ: WSGIEnviron) -> bytes:
@@ -118,6 +105,9 @@ class CleanRoomsMLService:
             "TagResource": self._tag,
             "UntagResource": self._untag,
             "ListTagsForResource": self._list_tags,
+            "GetConfiguredAudienceModelPolicy": self._get_policy,
+            "PutConfiguredAudienceModelPolicy": self._put_policy,
+            "DeleteConfiguredAudienceModelPolicy": self._delete_policy,
         }
 
     def __call__(
@@ -161,6 +151,7 @@ class CleanRoomsMLService:
             params = self._parse_input(route, labels, environ, body)
             if route.input_shape is not None:
                 validate_or_raise(self.model, route.input_shape, params)
+            self._check_reachable(route, params, context)
             reply = self._handlers[route.operation](params, context)
         except ValidationFailure as exc:
             return _error_reply(self.model, ServiceError("ValidationException", str(exc)))
@@ -214,6 +205,21 @@ class CleanRoomsMLService:
             return _coerce_query(self.model.shape(member["shape"]), values)
         return payload.get(name)
 
+    def _check_reachable(self, route: Route, params: dict[str, Any], context: CallContext) -> None:
+        """Region and account boundaries for the resource the request path names.
+
+        An audience model named in a Create/Update body is checked for existence
+        only: the service documents no rule for one in another region or account.
+        """
+        for label in route.labels:
+            arn = params.get(label)
+            if isinstance(arn, str):
+                # A configured audience model's own policy may grant other accounts access.
+                policy = self.store.policy(arn) if label == "configuredAudienceModelArn" else None
+                check_reachable(
+                    _ARN_KINDS.get(label, "Resource"), arn, context.region, context.account, route.operation, policy
+                )
+
     # ----- operations ------------------------------------------------------------------
 
     def _create(self, params: dict[str, Any], context: CallContext) -> Reply:
@@ -224,7 +230,9 @@ class CleanRoomsMLService:
         return Reply(200, self.store.describe(params["configuredAudienceModelArn"]))
 
     def _list(self, params: dict[str, Any], context: CallContext) -> Reply:
-        items, token = self.store.page(params.get("maxResults"), params.get("nextToken"))
+        items, token = self.store.page(
+            params.get("maxResults"), params.get("nextToken"), region=context.region, account=context.account
+        )
         body: dict[str, Any] = {"configuredAudienceModels": items}
         if token is not None:
             body["nextToken"] = token
@@ -252,6 +260,26 @@ class CleanRoomsMLService:
 
     def _list_tags(self, params: dict[str, Any], context: CallContext) -> Reply:
         return Reply(200, {"tags": self.store.tags(params["resourceArn"])})
+
+    def _get_policy(self, params: dict[str, Any], context: CallContext) -> Reply:
+        arn = params["configuredAudienceModelArn"]
+        policy, policy_hash = self.store.get_policy(arn)
+        body = {"configuredAudienceModelArn": arn, "configuredAudienceModelPolicy": policy, "policyHash": policy_hash}
+        return Reply(200, body)
+
+    def _put_policy(self, params: dict[str, Any], context: CallContext) -> Reply:
+        policy = params["configuredAudienceModelPolicy"]
+        policy_hash = self.store.put_policy(
+            params["configuredAudienceModelArn"],
+            policy,
+            params.get("previousPolicyHash"),
+            params.get("policyExistenceCondition"),
+        )
+        return Reply(200, {"configuredAudienceModelPolicy": policy, "policyHash": policy_hash})
+
+    def _delete_policy(self, params: dict[str, Any], context: CallContext) -> Reply:
+        self.store.delete_policy(params["configuredAudienceModelArn"])
+        return Reply(200, {})
 
 
 def _coerce_query(shape: dict[str, Any], values: list[str]) -> Any:

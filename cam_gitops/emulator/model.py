@@ -29,6 +29,9 @@ SERVED_OPERATIONS: tuple[str, ...] = (
     "TagResource",
     "UntagResource",
     "ListTagsForResource",
+    "GetConfiguredAudienceModelPolicy",
+    "PutConfiguredAudienceModelPolicy",
+    "DeleteConfiguredAudienceModelPolicy",
 )
 
 Shape = dict[str, Any]

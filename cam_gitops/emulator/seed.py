@@ -12,11 +12,16 @@ Seed format (YAML or JSON)::
         outputConfig: {destination: {s3Destination: {s3Uri: s3://bucket/out/}},
                        roleArn: arn:aws:iam::123456789012:role/cam}
         sharedAudienceMetrics: [ALL]
+        tags: {team: ads}      # optional
+        resourcePolicy:        # optional: a JSON string or a mapping (an IAM policy document)
+          {Version: "2012-10-17", Statement: [...]}
         # optional: minMatchingSeedSize (500), audienceSizeConfig, description,
-        # status (ACTIVE), tags, createTime/updateTime (now)
+        # status (ACTIVE), createTime/updateTime (now)
 
 An audience model referenced by a configured audience model is registered
-automatically.
+automatically. ``resourcePolicy`` is what GetConfiguredAudienceModelPolicy
+answers (a mapping is stored as its JSON text); it is not part of the model's
+record.
 """
 
 from __future__ import annotations
@@ -28,10 +33,13 @@ from typing import Any
 
 import yaml
 
+from .constraints import check_policy_document
+from .errors import ServiceError
 from .store import Store
-from .validation import ValidationFailure
+from .validation import ValidationFailure, validate
 
 SEED_KEYS = frozenset({"audienceModels", "configuredAudienceModels"})
+POLICY_KEY = "resourcePolicy"
 
 
 class SeedError(Exception):
@@ -70,6 +78,7 @@ def apply_seed(store: Store, seed: Mapping[str, Any], source: str = "<seed>") ->
     configured = _as_list(seed, "configuredAudienceModels", source)
     audience_fields = [_audience_fields(entry, i, source) for i, entry in enumerate(audience)]
     records = [_configured_record(store, entry, i, source) for i, entry in enumerate(configured)]
+    policies = [_policy(store, entry, i, source) for i, entry in enumerate(configured)]
     _reject_duplicates(records, source)
     # A scratch store catches bad audience models before the real one changes.
     for target in (Store(store.model), store):
@@ -78,8 +87,10 @@ def apply_seed(store: Store, seed: Mapping[str, Any], source: str = "<seed>") ->
                 target.add_audience_model(arn, **fields)
             except ValidationFailure as exc:
                 raise SeedError(f"invalid seed file {source}: audienceModels[{index}]: {exc}") from exc
-    for record in records:
-        store.put(record)
+    for record, policy in zip(records, policies, strict=True):
+        arn = store.put(record)
+        if policy is not None:
+            store.set_policy(arn, policy)
 
 
 def _as_list(seed: Mapping[str, Any], key: str, source: str) -> list[Any]:
@@ -105,9 +116,29 @@ def _configured_record(store: Store, entry: Any, index: int, source: str) -> dic
     if not isinstance(entry, Mapping):
         raise SeedError(f"{where} must be a mapping")
     try:
-        return store.normalise(entry)
+        return store.normalise({key: value for key, value in entry.items() if key != POLICY_KEY})
     except ValidationFailure as exc:
         raise SeedError(f"{where}: {exc}") from exc
+
+
+def _policy(store: Store, entry: Mapping[str, Any], index: int, source: str) -> str | None:
+    """The seeded resource policy as the text the service would store, or None."""
+    value = entry.get(POLICY_KEY)
+    if value is None:
+        return None
+    where = f"invalid seed file {source}: configuredAudienceModels[{index}].{POLICY_KEY}"
+    if isinstance(value, Mapping):
+        value = json.dumps(value, indent=2, default=str)  # YAML reads 2012-10-17 as a date
+    if not isinstance(value, str):
+        raise SeedError(f"{where} must be a JSON string or a mapping")
+    errors = validate(store.model, "ResourcePolicy", value, POLICY_KEY)
+    if errors:
+        raise SeedError(f"{where}: {ValidationFailure(errors)}")
+    try:
+        check_policy_document(value)
+    except ServiceError as exc:
+        raise SeedError(f"{where}: {exc.message}") from exc
+    return value
 
 
 def _reject_duplicates(records: list[dict[str, Any]], source: str) -> None:

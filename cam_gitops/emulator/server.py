@@ -3,38 +3,40 @@
 Requests whose SigV4 credential scope names the ``cleanrooms-ml`` service are
 answered by :class:`CleanRoomsMLService`; every other request goes to moto's
 own server application, so ``AWS_ENDPOINT_URL`` alone points boto3 at this
-process for STS, IAM, S3 and CleanRoomsML alike.
+process for STS, IAM, S3 and CleanRoomsML alike. Both sides answer the same
+account for the same credentials (:func:`~.access.caller_account`): moto is
+told the emulator's account for credentials it did not issue.
+
+werkzeug and moto are imported when the server starts, not when this module
+is imported, so a missing ``emulator`` extra is reported by the command line.
 """
 
 from __future__ import annotations
 
 import contextlib
 import io
-import ipaddress
 import socket
 import threading
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, NamedTuple
-from urllib.parse import parse_qs
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
-
-from .cleanroomsml import (
-    CallContext,
-    CleanRoomsMLService,
-    StartResponse,
-    WSGIEnviron,
-    current_account,
-)
+from .access import DEFAULT_ACCOUNT, caller_account, check_account
+from .cleanroomsml import CallContext, CleanRoomsMLService, StartResponse, WSGIEnviron
 from .faults import Faults
 from .model import load_model
+from .routing import CredentialScope, is_loopback, moto_operation, parse_credential_scope, request_scope
 from .seed import apply_seed, read_seed_file
 from .store import DEFAULT_REGION, Store
 
-LOOPBACK_NAMES = frozenset({"localhost", "ip6-localhost"})
+if TYPE_CHECKING:
+    from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler
+
 #: Unsigned ``GET`` here answers the request counts as JSON (a debug route, not an AWS one).
 DEBUG_REQUESTS_PATH = "/_emulator/requests"
+#: Credentials for clients of the emulator: any value works, these say what they are.
+DUMMY_ACCESS_KEY_ID = "cam-gitops-emulator"
+DUMMY_SECRET_ACCESS_KEY = "cam-gitops-emulator-secret"
 
 
 class RequestRecord(NamedTuple):
@@ -51,91 +53,6 @@ class RequestRecord(NamedTuple):
         return self.status_code
 
 
-class CredentialScope(NamedTuple):
-    """The parts of a SigV4 ``Credential=`` scope the emulator needs."""
-
-    access_key: str
-    region: str
-    service: str
-
-
-def parse_credential_scope(authorization: str | None) -> CredentialScope | None:
-    """Extract access key, region and service from a SigV4 Authorization header."""
-    if not authorization or "Credential=" not in authorization:
-        return None
-    credential = authorization.split("Credential=", 1)[1].split(",", 1)[0].strip()
-    parts = credential.split("/")
-    if len(parts) != 5:
-        return None
-    access_key, _date, region, service, _terminator = parts
-    return CredentialScope(access_key, region, service)
-
-
-def is_loopback(host: str) -> bool:
-    """True for loopback addresses and names (the only hosts served by default)."""
-    if host.lower() in LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
-def _query_action(environ: WSGIEnviron) -> str | None:
-    """The ``Action`` of a query-protocol request; restores the body it reads."""
-    query = parse_qs(str(environ.get("QUERY_STRING", "")))
-    if "Action" in query:
-        return query["Action"][0]
-    if not str(environ.get("CONTENT_TYPE", "")).startswith("application/x-www-form-urlencoded"):
-        return None
-    length = int(environ.get("CONTENT_LENGTH") or 0)
-    body = environ["wsgi.input"].read(length) if length else b""
-    # moto reads the body again, so hand it a fresh stream with the same bytes.
-    environ["wsgi.input"] = io.BytesIO(body)
-    environ["CONTENT_LENGTH"] = str(len(body))
-    actions = parse_qs(body.decode("utf-8", "replace")).get("Action")
-    return actions[0] if actions else None
-
-
-_S3_OPERATIONS = {
-    ("GET", 0): "ListBuckets",
-    ("PUT", 1): "CreateBucket",
-    ("GET", 1): "ListObjects",
-    ("HEAD", 1): "HeadBucket",
-    ("DELETE", 1): "DeleteBucket",
-    ("PUT", 2): "PutObject",
-    ("GET", 2): "GetObject",
-    ("HEAD", 2): "HeadObject",
-    ("DELETE", 2): "DeleteObject",
-}
-
-
-def _s3_operation(environ: WSGIEnviron) -> str | None:
-    """Best-effort S3 operation name from method, path depth and sub-resource."""
-    method = str(environ.get("REQUEST_METHOD", "GET")).upper()
-    path = str(environ.get("PATH_INFO", "")).strip("/")
-    depth = 0 if not path else (1 if "/" not in path else 2)
-    query = parse_qs(str(environ.get("QUERY_STRING", "")), keep_blank_values=True)
-    flags = [key for key, values in query.items() if values == [""]]
-    if depth == 1 and method == "POST" and "delete" in flags:
-        return "DeleteObjects"
-    if flags and depth:
-        target = "Bucket" if depth == 1 else "Object"
-        return f"{method.capitalize()}{target}{flags[0][:1].upper()}{flags[0][1:]}"
-    if (method, depth) == ("GET", 1) and query.get("list-type") == ["2"]:
-        return "ListObjectsV2"
-    return _S3_OPERATIONS.get((method, depth))
-
-
-def _moto_operation(environ: WSGIEnviron, service: str) -> str | None:
-    target = environ.get("HTTP_X_AMZ_TARGET")
-    if target:
-        return str(target).rsplit(".", 1)[-1]
-    if service == "s3":
-        return _s3_operation(environ)
-    return _query_action(environ)
-
-
 class EmulatorServer:
     """A threaded HTTP server emulating CleanRoomsML (and STS/IAM/S3 via moto).
 
@@ -144,6 +61,11 @@ class EmulatorServer:
     given. A bad seed raises :class:`~cam_gitops.emulator.seed.SeedError`.
     ``port=0`` picks a free ephemeral port. Non-loopback hosts are refused
     unless ``allow_remote`` is true.
+
+    ``account`` (12 digits) is the account of credentials the emulator did
+    not issue, such as the dummy ones of :meth:`client_environment`; by
+    default the one account every seeded ARN names, else 123456789012.
+    Credentials from ``sts:AssumeRole`` act as the role's account.
     """
 
     def __init__(
@@ -156,9 +78,12 @@ class EmulatorServer:
         *,
         allow_remote: bool = False,
         verbose: bool = False,
+        account: str | None = None,
     ) -> None:
         if not allow_remote and not is_loopback(host):
             raise ValueError(f"refusing to serve on non-loopback host {host!r} without allow_remote")
+        if account is not None:
+            check_account(account)
         self.host = host
         self.port = port
         self.verbose = verbose
@@ -169,6 +94,8 @@ class EmulatorServer:
             apply_seed(self.store, read_seed_file(seed_path), str(seed_path))
         if seed is not None:
             apply_seed(self.store, seed, "<seed>")
+        seeded = self.store.accounts()
+        self.account: str = account or (seeded.pop() if len(seeded) == 1 else DEFAULT_ACCOUNT)
         self._service = CleanRoomsMLService(self.model, self.store, self.faults)
         self._requests: list[RequestRecord] = []
         self._requests_lock = threading.Lock()
@@ -185,6 +112,7 @@ class EmulatorServer:
         if self._server is not None:
             raise RuntimeError("emulator already started")
         self._moto_app = _make_moto_app()
+        caller_account({}, DUMMY_ACCESS_KEY_ID, self.account)  # imports moto's IAM now, not on the first call
         # Binding ourselves turns "address in use" into an OSError; werkzeug would sys.exit(1).
         listener = _listen(self.host, self.port)
         try:
@@ -239,6 +167,20 @@ class EmulatorServer:
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}"
 
+    def client_environment(self, region: str = DEFAULT_REGION) -> dict[str, str]:
+        """The variables that point the AWS CLI, boto3 and cam-gitops at this emulator.
+
+        Dummy credentials of :attr:`account`; both region variables, because
+        botocore reads only ``AWS_DEFAULT_REGION`` and other SDKs ``AWS_REGION``.
+        """
+        return {
+            "AWS_ENDPOINT_URL": self.url,
+            "AWS_ACCESS_KEY_ID": DUMMY_ACCESS_KEY_ID,
+            "AWS_SECRET_ACCESS_KEY": DUMMY_SECRET_ACCESS_KEY,
+            "AWS_REGION": region,
+            "AWS_DEFAULT_REGION": region,
+        }
+
     # ----- request log ---------------------------------------------------------------------
 
     @property
@@ -283,24 +225,24 @@ class EmulatorServer:
     def _wsgi(self, environ: WSGIEnviron, start_response: StartResponse) -> Iterable[bytes]:
         if environ.get("PATH_INFO") == DEBUG_REQUESTS_PATH and not environ.get("HTTP_AUTHORIZATION"):
             return self._debug(environ, start_response)
-        scope = parse_credential_scope(environ.get("HTTP_AUTHORIZATION"))
+        scope = request_scope(environ)
+        account = caller_account(environ, scope.access_key if scope else None, self.account)
         if scope is not None and scope.service == self.model.signing_name:
-            context = CallContext(
-                region=scope.region or DEFAULT_REGION,
-                account=current_account(environ, scope.access_key),
-            )
+            context = CallContext(region=scope.region or DEFAULT_REGION, account=account)
 
             def record(operation: str | None, arn: str | None, status: int) -> None:
                 self._record(scope.service, operation, arn, status)
 
             return self._service(environ, start_response, context, record)
+        # moto answers its own default account for credentials it did not issue; name ours instead.
+        environ.setdefault("HTTP_X_MOTO_ACCOUNT_ID", account)
         return self._forward_to_moto(environ, start_response, scope)
 
     def _forward_to_moto(
         self, environ: WSGIEnviron, start_response: StartResponse, scope: CredentialScope | None
     ) -> Iterable[bytes]:
         service = scope.service if scope is not None else "unknown"
-        operation = _moto_operation(environ, service)
+        operation = moto_operation(environ, service)
         status: list[int] = []
 
         def capture(status_line: str, headers: list[tuple[str, str]], *exc: Any) -> Any:
@@ -424,6 +366,13 @@ def _listen(host: str, port: int) -> socket.socket:
         listener.close()
         raise
     return listener
+
+
+def make_server(*args: Any, **kwargs: Any) -> BaseWSGIServer:
+    """werkzeug's ``make_server``, imported when a server starts."""
+    from werkzeug.serving import make_server as werkzeug_make_server
+
+    return werkzeug_make_server(*args, **kwargs)
 
 
 def _make_moto_app() -> Any:

@@ -1,9 +1,11 @@
 """Thread-safe in-memory state of the emulated CleanRoomsML account(s).
 
-One store holds every region and account, keyed by ARN. Records are kept in
-the shape ``GetConfiguredAudienceModel`` returns, with timestamps as aware
-UTC datetimes; every read and write copies, so callers never share state
-with the request threads.
+One store holds every region and account, keyed by ARN; which of them a
+caller may see is decided by :mod:`.access` (the service layer). Records are
+kept in the shape ``GetConfiguredAudienceModel`` returns, with timestamps as
+aware UTC datetimes; every read and write copies, so callers never share
+state with the request threads. Resource policies are kept as the text the
+caller sent, with the SHA-256 hex digest of that text as their ``policyHash``.
 """
 
 from __future__ import annotations
@@ -19,6 +21,16 @@ import uuid
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from .access import DEFAULT_ACCOUNT, arn_region_account
+from .constraints import (
+    POLICY_MUST_EXIST,
+    POLICY_MUST_NOT_EXIST,
+    check_policy_document,
+    check_tag_count,
+    check_tag_keys,
+    policy_hash,
+)
+from .errors import NotFound, validation_error
 from .model import ServiceModel, load_model
 from .validation import to_datetime, validate_or_raise
 
@@ -26,18 +38,10 @@ CAM_SHAPE = "GetConfiguredAudienceModelResponse"
 SUMMARY_SHAPE = "ConfiguredAudienceModelSummary"
 DEFAULT_MIN_MATCHING_SEED_SIZE = 500
 DEFAULT_REGION = "us-east-1"
-DEFAULT_ACCOUNT = "123456789012"
 
 Record = dict[str, Any]
 
-
-class NotFound(Exception):
-    """A referenced resource does not exist (-> ResourceNotFoundException)."""
-
-    def __init__(self, kind: str, arn: str) -> None:
-        self.kind = kind
-        self.arn = arn
-        super().__init__(f"{kind} not found: {arn}")
+__all__ = ["DEFAULT_ACCOUNT", "DEFAULT_REGION", "InvalidToken", "NotFound", "Store"]
 
 
 class InvalidToken(Exception):
@@ -76,6 +80,7 @@ class Store:
         self._cams: dict[str, Record] = {}
         self._order: dict[str, int] = {}
         self._audience: dict[str, Record] = {}
+        self._policies: dict[str, str] = {}
         self._counter = 0
 
     # ----- Python API (tests, seeding) ---------------------------------------------------
@@ -123,6 +128,7 @@ class Store:
         """Remove a configured audience model; True if it existed."""
         with self._lock:
             self._order.pop(arn, None)
+            self._policies.pop(arn, None)
             return self._cams.pop(arn, None) is not None
 
     def models(self) -> builtins.list[Record]:
@@ -145,6 +151,27 @@ class Store:
             self._cams.clear()
             self._order.clear()
             self._audience.clear()
+            self._policies.clear()
+
+    def policy(self, arn: str) -> str | None:
+        """The resource policy text of configured audience model ``arn``, or None."""
+        with self._lock:
+            return self._policies.get(arn)
+
+    def set_policy(self, arn: str, policy: str | None) -> None:
+        """Set (or with None remove) the resource policy of an existing configured audience model."""
+        with self._lock:
+            self._require_cam(arn)
+            if policy is None:
+                self._policies.pop(arn, None)
+            else:
+                self._policies[arn] = policy
+
+    def accounts(self) -> set[str]:
+        """Accounts named by the ARNs of every configured and audience model held."""
+        with self._lock:
+            arns = [*self._cams, *self._audience]
+        return {arn_region_account(arn)[1] for arn in arns}
 
     def __len__(self) -> int:
         with self._lock:
@@ -191,6 +218,9 @@ class Store:
             updateTime=now,
         )
         record.setdefault("minMatchingSeedSize", DEFAULT_MIN_MATCHING_SEED_SIZE)
+        if "tags" in record:
+            check_tag_keys(list(record["tags"]), "set")
+            check_tag_count(record["tags"])
         with self._lock:
             self._require_audience_model(record["audienceModelArn"])
             self._insert(record["configuredAudienceModelArn"], record)
@@ -224,13 +254,27 @@ class Store:
         with self._lock:
             return copy.deepcopy(self._require_audience_model(arn))
 
-    def page(self, max_results: int | None, token: str | None) -> tuple[builtins.list[Record], str | None]:
-        """ListConfiguredAudienceModels: one page of summaries and the next token."""
+    def page(
+        self,
+        max_results: int | None,
+        token: str | None,
+        region: str | None = None,
+        account: str | None = None,
+    ) -> tuple[builtins.list[Record], str | None]:
+        """ListConfiguredAudienceModels: one page of summaries and the next token.
+
+        ``region`` and ``account``, when given, keep only the models whose ARN names them.
+        """
         after = _decode_token(token) if token else -1
         limit = max_results or 100
         members = _summary_members(self.model)
+
+        def listed(arn: str) -> bool:
+            arn_region, arn_account = arn_region_account(arn)
+            return region in (None, arn_region) and account in (None, arn_account)
+
         with self._lock:
-            ordered = sorted((seq, arn) for arn, seq in self._order.items() if seq > after)
+            ordered = sorted((seq, arn) for arn, seq in self._order.items() if seq > after and listed(arn))
             chunk = ordered[:limit]
             items = [{k: copy.deepcopy(v) for k, v in self._cams[arn].items() if k in members} for _, arn in chunk]
         more = len(ordered) > limit
@@ -242,16 +286,68 @@ class Store:
             return dict(self._taggable(arn).get("tags") or {})
 
     def tag(self, arn: str, tags: Mapping[str, str]) -> None:
-        """TagResource: merge ``tags`` into the resource's tags."""
+        """TagResource: merge ``tags`` into the resource's tags; ``aws:`` keys and over 50 tags refused."""
+        check_tag_keys(list(tags), "set")
         with self._lock:
             record = self._taggable(arn)
-            record["tags"] = {**(record.get("tags") or {}), **tags}
+            merged = {**(record.get("tags") or {}), **tags}
+            check_tag_count(merged)
+            record["tags"] = merged
 
     def untag(self, arn: str, keys: builtins.list[str]) -> None:
-        """UntagResource: drop ``keys``; absent keys are ignored, like the service."""
+        """UntagResource: drop ``keys``; absent keys are ignored, like the service; ``aws:`` keys refused."""
+        check_tag_keys(keys, "removed")
         with self._lock:
             record = self._taggable(arn)
             record["tags"] = {k: v for k, v in (record.get("tags") or {}).items() if k not in keys}
+
+    def get_policy(self, arn: str) -> tuple[str, str]:
+        """GetConfiguredAudienceModelPolicy: (policy text, policy hash).
+
+        A model without a policy answers ResourceNotFoundException: the policy is
+        the requested resource, and the operation declares no other fitting error.
+        """
+        with self._lock:
+            self._require_cam(arn)
+            policy = self._policies.get(arn)
+        if policy is None:
+            raise NotFound("Configured audience model policy", arn)
+        return policy, policy_hash(policy)
+
+    def put_policy(self, arn: str, policy: str, previous_hash: str | None, condition: str | None) -> str:
+        """PutConfiguredAudienceModelPolicy with its optimistic concurrency; returns the new hash.
+
+        A failed ``policyExistenceCondition`` or ``previousPolicyHash`` answers
+        ValidationException (400). Evidence: the operation declares only
+        ValidationException, AccessDeniedException, ResourceNotFoundException and
+        ThrottlingException (botocore's model and the API reference alike), the
+        service model has no condition-failure error (Glue's equivalent API has
+        ConditionCheckFailureException; Clean Rooms ML has none), and of the
+        declared ones only ValidationException ("The request parameters for this
+        request are incorrect") describes a precondition the request got wrong.
+        """
+        check_policy_document(policy)
+        with self._lock:
+            self._require_cam(arn)
+            current = self._policies.get(arn)
+            if condition == POLICY_MUST_EXIST and current is None:
+                raise validation_error(f"policyExistenceCondition {POLICY_MUST_EXIST} failed: {arn} has no policy")
+            if condition == POLICY_MUST_NOT_EXIST and current is not None:
+                raise validation_error(f"policyExistenceCondition {POLICY_MUST_NOT_EXIST} failed: {arn} has a policy")
+            if previous_hash is not None and (current is None or policy_hash(current) != previous_hash):
+                raise validation_error(
+                    f"previousPolicyHash {previous_hash} does not match the current policy of {arn}: "
+                    "it was changed or removed since it was read"
+                )
+            self._policies[arn] = policy
+        return policy_hash(policy)
+
+    def delete_policy(self, arn: str) -> None:
+        """DeleteConfiguredAudienceModelPolicy; ResourceNotFoundException when there is none."""
+        with self._lock:
+            self._require_cam(arn)
+            if self._policies.pop(arn, None) is None:
+                raise NotFound("Configured audience model policy", arn)
 
     # ----- internals ---------------------------------------------------------------------
 

@@ -4,13 +4,7 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
 import re
-import select
-import signal
-import subprocess
-import sys
-import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -21,7 +15,6 @@ import pytest
 import yaml
 from botocore.exceptions import ClientError
 from botocore.retries.standard import ExponentialBackoff
-from click.testing import CliRunner
 from emulator_fixtures import (
     ACCOUNT_ID,
     AUDIENCE_MODEL_ARN,
@@ -32,7 +25,6 @@ from emulator_fixtures import (
 )
 
 from cam_gitops.emulator import EmulatorServer, Faults, RequestRecord, SeedError
-from cam_gitops.emulator.__main__ import main as cli_main
 
 REPO = Path(__file__).resolve().parents[2]
 ISO_MS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
@@ -76,15 +68,6 @@ def test_create_get_round_trip(emulator: EmulatorServer, cleanroomsml_client: An
     assert got["outputConfig"]["roleArn"] == ROLE_ARN
     stored = emulator.store.get(arn)
     assert stored is not None and stored["name"] == "cam-test"
-
-
-def test_region_comes_from_the_credential_scope(emulator: EmulatorServer, make_client: Callable[..., Any]) -> None:
-    client = make_client()
-    eu = make_client(region_name="eu-west-2")
-    arn = eu.create_configured_audience_model(**cam_request())["configuredAudienceModelArn"]
-    assert arn.startswith(f"arn:aws:cleanrooms-ml:eu-west-2:{ACCOUNT_ID}:")
-    # One store for every region.
-    assert client.get_configured_audience_model(configuredAudienceModelArn=arn)["name"] == "cam-test"
 
 
 def test_list_paginates_with_max_results(
@@ -318,17 +301,6 @@ def test_sts_answers_the_moto_account(
     assert RequestRecord("sts", "GetCallerIdentity", None, 200) in emulator.requests
 
 
-def test_s3_through_the_same_endpoint(emulator: EmulatorServer, make_client: Callable[..., Any]) -> None:
-    s3 = make_client("s3")
-    bucket = f"cam-test-{uuid.uuid4().hex[:12]}"
-    s3.create_bucket(Bucket=bucket)
-    s3.put_object(Bucket=bucket, Key="plans/plan.json", Body=b"{}")
-    assert s3.get_object(Bucket=bucket, Key="plans/plan.json")["Body"].read() == b"{}"
-    operations = [(r.service, r.operation) for r in emulator.requests]
-    assert ("s3", "CreateBucket") in operations
-    assert ("s3", "PutObject") in operations
-
-
 def test_request_log(emulator: EmulatorServer, cleanroomsml_client: Any) -> None:
     arn = cleanroomsml_client.create_configured_audience_model(**cam_request())["configuredAudienceModelArn"]
     cleanroomsml_client.update_configured_audience_model(configuredAudienceModelArn=arn, description="d")
@@ -521,90 +493,3 @@ def test_bad_seed_raises(seed: dict[str, Any], fragment: str) -> None:
 def test_refuses_remote_host() -> None:
     with pytest.raises(ValueError, match="non-loopback"):
         EmulatorServer(host="0.0.0.0")
-
-
-# ----- command line -------------------------------------------------------------------------
-
-
-def _cli_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
-    return env
-
-
-def test_cli_serves_until_sigterm(
-    tmp_path: Path, aws_env: None, make_client: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    seed_path = tmp_path / "seed.json"
-    seed_path.write_text(json.dumps(make_seed(1)))
-    process = subprocess.Popen(
-        [sys.executable, "-m", "cam_gitops.emulator", "--port", "0", "--seed", str(seed_path)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=_cli_env(),
-    )
-    try:
-        ready, _, _ = select.select([process.stdout], [], [], 30)
-        assert ready, "emulator did not print its listening line"
-        assert process.stdout is not None
-        line = process.stdout.readline().strip()
-        match = re.fullmatch(r"cam-gitops emulator listening on (http://127\.0\.0\.1:\d+)", line)
-        assert match, line
-        monkeypatch.setenv("AWS_ENDPOINT_URL", match.group(1))
-        got = make_client().get_configured_audience_model(configuredAudienceModelArn=cam_arn("cam-0"))
-        assert got["name"] == "cam-0"
-        process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=15) == 0
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-
-
-def test_cli_bad_seed_exits_2(tmp_path: Path) -> None:
-    seed_path = tmp_path / "bad-seed.yaml"
-    seed_path.write_text(yaml.safe_dump(make_seed(1, sharedAudienceMetrics=["SOMETIMES"])))
-    result = subprocess.run(
-        [sys.executable, "-m", "cam_gitops.emulator", "--seed", str(seed_path)],
-        capture_output=True,
-        text=True,
-        env=_cli_env(),
-        timeout=60,
-    )
-    assert result.returncode == 2
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert str(seed_path) in lines[0]
-    assert "sharedAudienceMetrics" in lines[0]
-    assert result.stdout == ""
-
-
-def test_cli_missing_seed_and_remote_host() -> None:
-    runner = CliRunner()
-    missing = runner.invoke(cli_main, ["--seed", "/nonexistent/seed.yaml"])
-    assert missing.exit_code == 2
-    assert "/nonexistent/seed.yaml" in missing.output
-    remote = runner.invoke(cli_main, ["--host", "0.0.0.0"])
-    assert remote.exit_code == 2
-    assert "--allow-remote" in remote.output
-
-
-def test_cli_help_documents_every_flag() -> None:
-    result = CliRunner().invoke(cli_main, ["--help"])
-    assert result.exit_code == 0
-    for flag in (
-        "--port",
-        "--host",
-        "--seed",
-        "--latency-ms",
-        "--throttle-rate",
-        "--error-rate",
-        "--conflict-arn",
-        "--drop-rate",
-        "--fault-seed",
-        "--allow-remote",
-        "configuredAudienceModels",
-        "audienceModels",
-    ):
-        assert flag in result.output
