@@ -79,21 +79,23 @@ def check_file(model_file: ModelFile, policy: Policy, keep_model: bool = False) 
 
 _WORKER_POLICY: Policy | None = None
 _WORKER_FILES: Sequence[ModelFile] = ()
+_WORKER_KEEP_MODELS = False
 
 
 def _check_slice(bounds: tuple[int, int]) -> list[FileResult]:
     assert _WORKER_POLICY is not None
-    return [check_file(f, _WORKER_POLICY) for f in _WORKER_FILES[bounds[0] : bounds[1]]]
+    return [check_file(f, _WORKER_POLICY, _WORKER_KEEP_MODELS) for f in _WORKER_FILES[bounds[0] : bounds[1]]]
 
 
 def _check_all(files: Sequence[ModelFile], policy: Policy, keep_models: bool, jobs: int) -> list[FileResult]:
-    if jobs <= 1 or len(files) < PARALLEL_THRESHOLD or keep_models:
+    if jobs <= 1 or len(files) < PARALLEL_THRESHOLD:
         return [check_file(f, policy, keep_models) for f in files]
     import multiprocessing
 
-    global _WORKER_POLICY, _WORKER_FILES
+    global _WORKER_POLICY, _WORKER_FILES, _WORKER_KEEP_MODELS
     # Inherited by the forked workers: only slice bounds go to them, never a pickled file list.
-    _WORKER_POLICY, _WORKER_FILES = policy, files
+    # Models come back pickled (plan and apply need them): a fraction of what parsing costs.
+    _WORKER_POLICY, _WORKER_FILES, _WORKER_KEEP_MODELS = policy, files, keep_models
     size = max(1, len(files) // (jobs * 8))
     slices = [(start, min(start + size, len(files))) for start in range(0, len(files), size)]
     context = multiprocessing.get_context("fork")
@@ -101,7 +103,7 @@ def _check_all(files: Sequence[ModelFile], policy: Policy, keep_models: bool, jo
         with context.Pool(jobs) as pool:
             return [result for chunk in pool.map(_check_slice, slices, chunksize=1) for result in chunk]
     finally:
-        _WORKER_POLICY, _WORKER_FILES = None, ()
+        _WORKER_POLICY, _WORKER_FILES, _WORKER_KEEP_MODELS = None, (), False
 
 
 def default_jobs() -> int:

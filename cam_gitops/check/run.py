@@ -100,7 +100,7 @@ def project_policy(project: Project, options: CheckOptions) -> tuple[Policy | No
 
 def check_selection(project: Project, selection: Selection, policy: Policy, options: CheckOptions) -> CheckResult:
     """Check selected files; cross-file rules compare them with every other model file."""
-    jobs = 1 if options.keep_models else default_jobs()
+    jobs = default_jobs()
     elsewhere = None
     if not selection.complete:
         from cam_gitops.check.crossfile import other_owners
