@@ -134,8 +134,9 @@ def load_bytes(raw: bytes, display_path: str, suffix: str, kind: FileKind = MODE
         for where, key, first in builder.duplicates
     ]
     if data is None:  # comments only, or an empty document
-        position = builder.value_positions.get((), Position(1, 1))
-        findings.append(error(display_path, position, "parse", f"file has no content, only comments; {kind.needs}"))
+        findings.append(
+            error(display_path, Position(1, 1), "parse", f"file has no content, only comments; {kind.needs}")
+        )
         return LoadResult(None, tuple(findings))
     if not isinstance(data, dict):
         position = builder.value_positions.get((), Position(1, 1))

@@ -57,7 +57,8 @@ MODEL_FILE = FileKind(
 )
 POLICY_FILE = FileKind(
     "policy file",
-    "a policy sets its rules under `rules:`; write `rules: {}` to enforce no org rules on purpose",
+    "a policy that sets no rules is refused: write `rules:` with the rules every model must follow, "
+    "or `rules: {}` to enforce no org rules on purpose",
     "a policy file must be a mapping with `rules:` (and optionally `overrides:`, `waivers:`)",
 )
 
