@@ -152,6 +152,10 @@ class _FastReader:
         first = rest[0]
         if first == "[":
             return self.flow_sequence(rest, number, column, path)
+        if first == "{":
+            if rest.startswith("{}") and _fast_tail(rest[2:]):
+                return {}  # `rules: {}`, the policy that says it enforces no rules
+            raise _Unsupported
         if first in "'\"":
             value, end = _fast_quoted(rest, 0)
             if not _fast_tail(rest[end:]):
