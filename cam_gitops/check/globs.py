@@ -153,7 +153,7 @@ def glob_to_matcher(glob: str, *, separator: str = "/", never: str = "") -> Matc
     or a control character.
     """
     if not any(char in glob for char in "*?"):
-        return glob.__eq__  # no wildcard: the value must be the glob itself
+        return lambda value: value == glob  # no wildcard: the value must be the glob itself
     return _compiled(glob, separator, never).matches
 
 
