@@ -48,10 +48,48 @@ _TYPE_TESTS: dict[str, Predicate] = {
 }
 
 
-# A lone character class (or `.`) repeated with `*` matches the empty string at position 0,
-# so a pattern (searched, not anchored) of that form accepts every string; compiling it is
-# not needed, and a large Unicode class costs milliseconds to compile on every run.
-_ALWAYS_FOUND = re.compile(r"(?:\[(?:[^\]\\]|\\.)*\]|\.)\*\Z")
+# Our schemas write every pattern as a whole-value match, ^(?:P)$(?!\n) (see the schemas'
+# $comment). When P is one character class repeated, [C]*, the pattern accepts exactly the
+# strings whose every character is in C; an ASCII string is then checked with str.strip
+# against the ASCII part of C, and the regex itself (a large Unicode class costs ~10 ms to
+# compile) is compiled only for a string that is not ASCII.
+_STAR_CLASS = re.compile(r"\^\(\?:\[(?P<body>(?:[^\]\\]|\\.)+)\]\*\)\$\(\?!\\n\)\Z")
+_CLASS_ITEM = re.compile(r"\\u(?P<hex>[0-9a-fA-F]{4})|\\(?P<escaped>[^a-zA-Z0-9])|\\(?P<named>[trn])|(?P<char>[^\\])")
+_NAMED = {"t": "\t", "r": "\r", "n": "\n"}
+
+
+def ascii_part_of_star_class(pattern: str) -> str | None:
+    """The ASCII characters of C when pattern is ^(?:[C]*)$(?!\n), else None (not that form)."""
+    match = _STAR_CLASS.match(pattern)
+    if match is None or match.group("body").startswith("^"):
+        return None
+    body = match.group("body")
+    tokens: list[tuple[str, bool]] = []  # (character, written as a bare '-')
+    position = 0
+    while position < len(body):
+        item = _CLASS_ITEM.match(body, position)
+        if item is None:
+            return None  # \d, \w and the like: leave the class to the regex
+        tokens.append((_class_char(item), item.group("char") == "-"))
+        position = item.end()
+    points: set[int] = set()
+    index = 0
+    while index < len(tokens):
+        if index + 2 < len(tokens) and tokens[index + 1][1]:
+            points.update(range(ord(tokens[index][0]), min(ord(tokens[index + 2][0]), 127) + 1))
+            index += 3
+        else:
+            points.add(ord(tokens[index][0]))
+            index += 1
+    return "".join(chr(point) for point in sorted(points) if point < 128)
+
+
+def _class_char(item: re.Match[str]) -> str:
+    if item.group("hex"):
+        return chr(int(item.group("hex"), 16))
+    if item.group("named"):
+        return _NAMED[item.group("named")]
+    return item.group("escaped") or item.group("char")
 
 
 class UnsupportedSchema(ValueError):
@@ -120,9 +158,8 @@ class _Compiler:
         if "maxLength" in schema:
             high = schema["maxLength"]
             checks.append(lambda v: not isinstance(v, str) or len(v) <= high)
-        if "pattern" in schema and not _ALWAYS_FOUND.match(schema["pattern"]):
-            search = re.compile(schema["pattern"]).search
-            checks.append(lambda v: not isinstance(v, str) or search(v) is not None)
+        if "pattern" in schema:
+            checks.append(_pattern(schema["pattern"]))
         return checks
 
     def arrays(self, schema: Mapping[str, Any]) -> list[Predicate]:
@@ -205,6 +242,21 @@ def _items(item: Predicate) -> Predicate:
         return True
 
     return each_item
+
+
+def _pattern(pattern: str) -> Predicate:
+    """What jsonschema checks, re.search(pattern, value), with the regex compiled on first use."""
+    compiled: list[re.Pattern[str]] = []
+
+    def search(value: str) -> bool:
+        if not compiled:
+            compiled.append(re.compile(pattern))
+        return compiled[0].search(value) is not None
+
+    allowed = ascii_part_of_star_class(pattern)
+    if allowed is None:
+        return lambda v: not isinstance(v, str) or search(v)
+    return lambda v: not isinstance(v, str) or (not v.strip(allowed) if v.isascii() else search(v))
 
 
 def _is_number(value: Any) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -10,8 +11,8 @@ from typing import Any
 
 from cam_gitops.check.globs import path_matches
 from cam_gitops.check.schema import POLICY_SCHEMA, validate
-from cam_gitops.findings import Finding, Position, error, warning
-from cam_gitops.loader import SourceDocument, load_file
+from cam_gitops.findings import Finding, Position, error
+from cam_gitops.loader import POLICY_FILE, SourceDocument, load_file
 
 DEFAULT_POLICY_FILE = "policy.yaml"
 
@@ -85,15 +86,20 @@ def empty_policy(path: str) -> Policy:
 
 
 def load_policy(fs_path: Path, display_path: str) -> PolicyLoad:
-    """Read, validate and type the policy file; findings use rule `policy`."""
-    if _has_no_content(fs_path):
-        notice = warning(display_path, Position(1, 1), "policy", "policy.yaml has no rules: only the schema is checked")
-        return PolicyLoad(empty_policy(display_path), (notice,))
-    loaded = load_file(fs_path, display_path)
+    """Read, validate and type the policy file; findings use rule `policy`.
+
+    The whole file is read by the same strict loader, with the same size cap, as a model
+    file: nothing is decided on a prefix. A file that sets no `rules` is an error, so that
+    a policy can only enforce nothing when it says so (`rules: {}`).
+    """
+    loaded = load_file(fs_path, display_path, POLICY_FILE)
     findings = [_as_policy_finding(f) for f in loaded.findings]
     document = loaded.document
     if document is None or any(f.severity.value == "error" for f in findings):
         return PolicyLoad(None, tuple(findings))
+    if document.data.get("rules") is None:
+        findings.append(_no_rules(document))
+        document = dataclasses.replace(document, data={k: v for k, v in document.data.items() if k != "rules"})
     findings += [_as_policy_finding(f) for f in validate(document, POLICY_SCHEMA)]
     if any(f.severity.value == "error" for f in findings):
         return PolicyLoad(None, tuple(findings))  # the semantic checks rely on the schema's shapes
@@ -103,15 +109,13 @@ def load_policy(fs_path: Path, display_path: str) -> PolicyLoad:
     return PolicyLoad(_build(document), tuple(findings))
 
 
-def _has_no_content(fs_path: Path) -> bool:
-    """An empty or comment-only policy file: a valid policy with no rules."""
-    try:
-        with fs_path.open("rb") as handle:
-            head = handle.read(64 * 1024)
-    except OSError:
-        return False
-    lines = head.decode("utf-8", errors="replace").splitlines()
-    return all(not line.strip() or line.lstrip().startswith("#") for line in lines)
+NO_RULES = "write `rules:` with the rules every model must follow, or `rules: {}` to enforce no org rules on purpose"
+
+
+def _no_rules(document: SourceDocument) -> Finding:
+    if "rules" in document.data:
+        return error(document.path, document.locate(("rules",)), "policy", f"rules is empty; {NO_RULES}")
+    return error(document.path, Position(1, 1), "policy", f"policy sets no rules; {NO_RULES}")
 
 
 def _as_policy_finding(finding: Finding) -> Finding:

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cam_gitops.check.compiled import Predicate, compile_schema
-from cam_gitops.findings import Finding, Position, error
+from cam_gitops.check.compiled import Predicate, ascii_part_of_star_class, compile_schema
+from cam_gitops.findings import Finding, Position, error, warning
 from cam_gitops.loader import DocPath, SourceDocument
 
 if TYPE_CHECKING:
@@ -94,15 +95,45 @@ def detailed_validator(name: str) -> Validator:
 
 
 def validate(document: SourceDocument, name: str) -> list[Finding]:
-    """Findings (rule `schema`) for every way the document breaks the named schema."""
+    """Findings (rule `schema`) for every way the document breaks the named schema.
+
+    Plus a warning (rule `parse`) for each plain YAML value read as a string that YAML 1.2
+    tools read as a number (+1000, 007, 0x1F), unless the schema already reports it.
+    """
     if fast_validator(name)(document.data):
-        return []
+        return _numberlike(document, set())
     findings = [
         finding
         for err in detailed_validator(name).iter_errors(document.data)
         for finding in _explain(document, _view(err))
     ]
-    return findings or [error(document.path, Position(1, 1), "schema", "does not match the schema")]
+    if not findings:
+        findings = [error(document.path, Position(1, 1), "schema", "does not match the schema")]
+    return findings + _numberlike(document, {f.position for f in findings})
+
+
+def _numberlike(document: SourceDocument, reported: set[Position]) -> list[Finding]:
+    notes = []
+    for path in sorted(document.numberlike, key=document.locate):
+        position = document.locate(path)
+        if position not in reported:
+            text = json.dumps(_value_at(document.data, path))
+            notes.append(
+                warning(
+                    document.path,
+                    position,
+                    "parse",
+                    f"{_field(path)} is read as the string {text} (only plain decimal digits make a number), "
+                    f"but YAML 1.2 tools read it as a number: quote it ({text}) to say it is a string",
+                )
+            )
+    return notes
+
+
+def _value_at(data: Any, path: DocPath) -> Any:
+    for part in path:
+        data = data[part]
+    return data
 
 
 def _explain(document: SourceDocument, err: _SchemaError) -> Iterator[Finding]:
@@ -173,7 +204,9 @@ def _message(document: SourceDocument, path: DocPath, err: _SchemaError) -> str:
         bound = "at least" if keyword == "minItems" else "at most"
         return f"{field} must have {bound} {expected} item{'s' if expected != 1 else ''}, got {len(value)}"
     if keyword == "pattern":
-        return f"{field} must match the pattern {expected}, got {got}"
+        return (
+            f"{field} must match the pattern {_inner(expected)} as a whole, got {got}{_pattern_hint(expected, value)}"
+        )
     return f"{field}: {err.message}"
 
 
@@ -182,7 +215,7 @@ def _type_hint(expected: str, value: Any, quoted: bool) -> str:
         if isinstance(value, str) and quoted and value.strip().lstrip("-").isdigit():
             return "; remove the quotes"
         if isinstance(value, str) and not quoted:
-            return "; only plain decimal digits make an integer (no 0x, _, leading zeros or words)"
+            return "; only plain decimal digits make an integer (no +, 0x, _, leading zeros or words)"
         if isinstance(value, float) and value.is_integer():
             return f"; write {int(value)} without a decimal point"
     if expected == "string" and isinstance(value, (int, float, bool)):
@@ -190,6 +223,32 @@ def _type_hint(expected: str, value: Any, quoted: bool) -> str:
     if value is None:
         return "; give a value or remove the key"
     return ""
+
+
+_ANCHORED = re.compile(r"\^\(\?:(?P<inner>.*)\)\$\(\?!\\n\)\Z", re.DOTALL)
+
+
+def _inner(pattern: str) -> str:
+    """The pattern as botocore or the policy states it, without the whole-value anchoring."""
+    match = _ANCHORED.match(pattern)
+    return match.group("inner") if match is not None else pattern
+
+
+def _pattern_hint(pattern: str, value: str) -> str:
+    if ascii_part_of_star_class(pattern) is not None:
+        for index, char in enumerate(value):
+            if re.search(pattern, char) is None:
+                return f"; character {index + 1} ({_codepoint(char)}) is not allowed here: remove it"
+    if value.endswith("\n") and re.search(pattern, value[:-1]) is not None:
+        return "; remove the line break at the end"
+    if re.search(_inner(pattern), value) is not None:
+        return "; only part of it matches: the whole value must"
+    return ""
+
+
+def _codepoint(char: str) -> str:
+    shown = repr(char)[1:-1] if not char.isprintable() else char
+    return f"{shown}, U+{ord(char):04X}"
 
 
 def _case_hint(value: Any, options: Iterable[Any]) -> str:

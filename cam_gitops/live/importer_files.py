@@ -19,8 +19,9 @@ from typing import Any
 
 import yaml
 
+from cam_gitops.findings import Position
 from cam_gitops.loader import MODEL_SUFFIXES, load_bytes
-from cam_gitops.loader.document import resolve_plain
+from cam_gitops.loader.document import Builder, Refused, resolve_plain
 from cam_gitops.model import Arn, model_from_document
 
 SCHEMA_FILE = Path("schemas") / "configured-audience-model.schema.json"
@@ -48,11 +49,23 @@ _WINDOWS_RESERVED = frozenset(
 _STR_TAG = "tag:yaml.org,2002:str"
 
 
+def _strict_reading(value: str) -> Any:
+    """What the project's strict reader makes of a plain scalar; None when it refuses it or
+    notes it as number-like (both mean: quote it)."""
+    builder = Builder()
+    builder.value_positions[()] = Position(1, 1)
+    try:
+        read = resolve_plain(value, (), builder)
+    except Refused:
+        return None
+    return None if builder.numberlike else read
+
+
 def plain_is_safe(value: str) -> bool:
     """Whether value can be written as a plain scalar and read back as this same string."""
     if not _PLAIN_SAFE.match(value) or value.endswith(":") or value.lower() in _YAML11_WORDS:
         return False
-    if resolve_plain(value) != value:
+    if _strict_reading(value) != value:
         return False
     resolver: Any = yaml.resolver.Resolver()
     return bool(resolver.resolve(yaml.ScalarNode, value, (True, False)) == _STR_TAG)

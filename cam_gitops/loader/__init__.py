@@ -4,6 +4,10 @@ YAML is read at the event level (libyaml when available) so that tags, anchors, 
 duplicate keys and YAML 1.1 typing traps can be refused with a precise position, instead of
 being silently resolved the way a YAML 1.1 loader would. JSON is read by a small parser of
 our own for the same reason: the standard library drops positions and duplicate keys.
+
+Every value is checked as it is read: strings that cannot be encoded as UTF-8, non-finite
+numbers and integers too long to read are refused with their position, and every reader
+applies the same limits (file size, depth, key length), so a file is never half-read.
 """
 
 from __future__ import annotations
@@ -15,9 +19,14 @@ from cam_gitops.findings import Finding, Position, error, warning
 from cam_gitops.loader.document import (
     MAX_DEPTH,
     MAX_FILE_BYTES,
+    MAX_INT_DIGITS,
+    MAX_KEY_CHARS,
+    MODEL_FILE,
     MODEL_SUFFIXES,
+    POLICY_FILE,
     Builder,
     DocPath,
+    FileKind,
     LoadResult,
     Refused,
     SourceDocument,
@@ -29,8 +38,13 @@ from cam_gitops.loader.yaml_fast import UNSUPPORTED, fast_yaml
 __all__ = [
     "MAX_DEPTH",
     "MAX_FILE_BYTES",
+    "MAX_INT_DIGITS",
+    "MAX_KEY_CHARS",
+    "MODEL_FILE",
     "MODEL_SUFFIXES",
+    "POLICY_FILE",
     "DocPath",
+    "FileKind",
     "LoadResult",
     "SourceDocument",
     "load_bytes",
@@ -40,8 +54,12 @@ __all__ = [
 _READ_CHUNK = 16 * 1024
 
 
-def load_file(fs_path: Path, display_path: str) -> LoadResult:
-    """Read and parse one file; never raises for bad content, returns findings instead."""
+def load_file(fs_path: Path, display_path: str, kind: FileKind = MODEL_FILE) -> LoadResult:
+    """Read and parse one file; never raises for bad content, returns findings instead.
+
+    At most MAX_FILE_BYTES + 1 bytes are read, and the whole of what is read is parsed:
+    nothing is decided on a prefix of the file.
+    """
     try:
         # Unbuffered, in small reads: read(MAX_FILE_BYTES + 1) would allocate 1 MiB per file.
         with open(fs_path, "rb", buffering=0) as handle:
@@ -57,17 +75,17 @@ def load_file(fs_path: Path, display_path: str) -> LoadResult:
     except OSError as exc:
         reason = exc.strerror or str(exc)
         return _fail(display_path, Position(1, 1), f"cannot read the file: {reason}")
+    return load_bytes(raw, display_path, fs_path.suffix.lower(), kind)
+
+
+def load_bytes(raw: bytes, display_path: str, suffix: str, kind: FileKind = MODEL_FILE) -> LoadResult:
+    """Parse file content already read into memory (suffix picks JSON or YAML)."""
     if len(raw) > MAX_FILE_BYTES:
         return _fail(
             display_path,
             Position(1, 1),
-            "file is larger than 1 MiB; a model file is a few hundred bytes: is this the right file?",
+            f"file is larger than 1 MiB; a {kind.noun} is a few kilobytes at most: is this the right file?",
         )
-    return load_bytes(raw, display_path, fs_path.suffix.lower())
-
-
-def load_bytes(raw: bytes, display_path: str, suffix: str) -> LoadResult:
-    """Parse file content already read into memory (suffix picks JSON or YAML)."""
     notes: list[Finding] = []
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
         return _fail(display_path, Position(1, 1), "file is UTF-16; save it as UTF-8")
@@ -92,9 +110,7 @@ def load_bytes(raw: bytes, display_path: str, suffix: str) -> LoadResult:
             notes,
         )
     if not text.strip():
-        return _fail(
-            display_path, Position(1, 1), "file is empty; a model file needs at least configuredAudienceModelArn", notes
-        )
+        return _fail(display_path, Position(1, 1), f"file is empty; {kind.needs}", notes)
     builder = Builder()
     try:
         if suffix == ".json":
@@ -117,18 +133,14 @@ def load_bytes(raw: bytes, display_path: str, suffix: str) -> LoadResult:
         )
         for where, key, first in builder.duplicates
     ]
-    if not isinstance(data, dict):
-        kind = _kind(data)
-        position = builder.value_positions.get((), Position(1, 1))
+    if data is None:  # comments only, or an empty document
         findings.append(
-            error(
-                display_path,
-                position,
-                "parse",
-                f"top level is {kind}; a model file must be a mapping of request keys "
-                "(configuredAudienceModelArn: ...)",
-            )
+            error(display_path, Position(1, 1), "parse", f"file has no content, only comments; {kind.needs}")
         )
+        return LoadResult(None, tuple(findings))
+    if not isinstance(data, dict):
+        position = builder.value_positions.get((), Position(1, 1))
+        findings.append(error(display_path, position, "parse", f"top level is {_kind(data)}; {kind.top_level}"))
         return LoadResult(None, tuple(findings))
     document = SourceDocument(
         path=display_path,
@@ -137,6 +149,7 @@ def load_bytes(raw: bytes, display_path: str, suffix: str) -> LoadResult:
         key_positions=builder.key_positions,
         quoted=frozenset(builder.quoted),
         notes=tuple(notes),
+        numberlike=frozenset(builder.numberlike),
     )
     return LoadResult(document, tuple(findings))
 
@@ -148,6 +161,4 @@ def _fail(path: str, position: Position, message: str, notes: list[Finding] | No
 def _kind(value: Any) -> str:
     if isinstance(value, list):
         return "a list"
-    if value is None:
-        return "empty"
     return f"a single value ({value!r})"

@@ -8,10 +8,23 @@ from json.decoder import scanstring as _scanstring  # type: ignore[attr-defined]
 from typing import Any
 
 from cam_gitops.findings import Position
-from cam_gitops.loader.document import MAX_DEPTH, Builder, DocPath, Refused
+from cam_gitops.loader.document import (
+    DEEP,
+    MAX_DEPTH,
+    NON_FINITE_RULE,
+    Builder,
+    DocPath,
+    Refused,
+    check_key,
+    check_text,
+    read_float,
+    read_int,
+)
 
 _JSON_WS = re.compile(r"[ \t\n\r]*")
 _JSON_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?")
+# What Python's json module (and JavaScript) would read as a non-finite number.
+_NON_FINITE = ("NaN", "Infinity", "-Infinity")
 
 
 class JSONParser:
@@ -50,10 +63,11 @@ class JSONParser:
 
     def value(self, offset: int, path: DocPath) -> tuple[Any, int]:
         if len(path) > MAX_DEPTH:
-            raise self.refuse(offset, f"nesting deeper than {MAX_DEPTH} levels")
+            raise Refused(self.position(offset), DEEP)
         if offset >= len(self.text):
             raise self.refuse(offset, "unexpected end of file; a value is missing")
-        self.builder.value_positions[path] = self.position(offset)
+        position = self.position(offset)
+        self.builder.value_positions[path] = position
         char = self.text[offset]
         if char == "{":
             return self.object(offset + 1, path)
@@ -61,16 +75,22 @@ class JSONParser:
             return self.array(offset + 1, path)
         if char == '"':
             self.builder.quoted.add(path)
-            return self.string(offset)
+            text, end = self.string(offset)
+            check_text(text, position)
+            return text, end
         for literal, literal_value in (("true", True), ("false", False), ("null", None)):
             if self.text.startswith(literal, offset):
                 return literal_value, offset + len(literal)
         match = _JSON_NUMBER.match(self.text, offset)
         if match is None:
+            for name in _NON_FINITE:
+                if self.text.startswith(name, offset):
+                    raise self.refuse(offset, f"{name} is not a JSON number; {NON_FINITE_RULE}")
             raise self.refuse(offset, f"unexpected character {char!r}; expected a value")
         text = match.group(0)
-        is_float = match.group(1) is not None or match.group(2) is not None
-        return (float(text) if is_float else int(text)), match.end()
+        if match.group(1) is not None or match.group(2) is not None:
+            return read_float(text, position), match.end()
+        return read_int(text, position), match.end()
 
     def string(self, offset: int) -> tuple[str, int]:
         try:
@@ -89,6 +109,7 @@ class JSONParser:
                 raise self.refuse(offset, "expected a quoted key")
             key_position = self.position(offset)
             key, offset = self.string(offset)
+            check_key(key, key_position)
             offset = self.skip(offset)
             if not self.text.startswith(":", offset):
                 raise self.refuse(offset, "expected ':' after the key")

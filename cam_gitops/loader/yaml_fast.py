@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 from cam_gitops.findings import Position
-from cam_gitops.loader.document import MAX_DEPTH, Builder, DocPath, resolve_plain
+from cam_gitops.loader.document import MAX_DEPTH, MAX_KEY_CHARS, Builder, DocPath, Refused, resolve_plain
 
 # # Most model and policy files are a few block mappings, block sequences, one-line flow
 # sequences and one-line scalars. This reads exactly that subset, line by line, and builds the
@@ -14,6 +14,8 @@ from cam_gitops.loader.document import MAX_DEPTH, Builder, DocPath, resolve_plai
 # tags, multi-line or escaped scalars, flow mappings, duplicate keys, tabs, non-ASCII, empty
 # values, ...) returns UNSUPPORTED and the file goes through the event parser, which also
 # explains every error. It keeps PyYAML itself off the start-up path of a clean check.
+# Whatever breaks a limit (depth, key length) or a value check (non-finite or too long
+# numbers) is UNSUPPORTED here too: the event parser alone refuses, so both paths agree.
 
 UNSUPPORTED: Any = object()
 _FAST_KEY = re.compile(r"([A-Za-z_][A-Za-z0-9_-]*):(?: +|\Z)")
@@ -80,7 +82,7 @@ def fast_yaml(text: str, builder: Builder) -> Any:
         if reader.index != len(lines):
             return UNSUPPORTED
         return data
-    except _Unsupported:
+    except (_Unsupported, Refused):
         return UNSUPPORTED
 
 
@@ -104,7 +106,7 @@ class _FastReader:
                     break  # a sequence item ends an indentless sequence's parent mapping entry
                 raise _Unsupported
             key = line.key
-            if key in result or len(path) >= MAX_DEPTH:
+            if key in result or len(path) >= MAX_DEPTH or len(key) > MAX_KEY_CHARS:
                 raise _Unsupported  # duplicate keys and deep nesting are explained by the event parser
             child = (*path, key)
             self.builder.key_positions[child] = Position(line.number, line.indent + 1)
@@ -150,6 +152,10 @@ class _FastReader:
         first = rest[0]
         if first == "[":
             return self.flow_sequence(rest, number, column, path)
+        if first == "{":
+            if rest.startswith("{}") and _fast_tail(rest[2:]):
+                return {}  # `rules: {}`, the policy that says it enforces no rules
+            raise _Unsupported
         if first in "'\"":
             value, end = _fast_quoted(rest, 0)
             if not _fast_tail(rest[end:]):
@@ -160,7 +166,7 @@ class _FastReader:
         plain = (rest if comment < 0 else rest[:comment]).rstrip(" ")
         if not _FAST_PLAIN_START.match(plain) or ": " in plain or plain.endswith(":") or "\t" in plain:
             raise _Unsupported
-        return resolve_plain(plain)
+        return resolve_plain(plain, path, self.builder)
 
     def flow_sequence(self, rest: str, number: int, column: int, path: DocPath) -> list[Any]:
         close = rest.find("]")
@@ -170,6 +176,8 @@ class _FastReader:
         items: list[Any] = []
         if not inner.strip(" "):
             return items
+        if len(path) >= MAX_DEPTH:
+            raise _Unsupported  # items would be deeper than the limit
         offset = 1
         for part in inner.split(","):
             stripped = part.strip(" ")
@@ -186,7 +194,7 @@ class _FastReader:
                 self.builder.quoted.add(item_path)
                 items.append(value)
             elif _FAST_FLOW_PLAIN.match(stripped) and (stripped[0] != "-" or stripped[1:2].isdigit()):
-                items.append(resolve_plain(stripped))
+                items.append(resolve_plain(stripped, item_path, self.builder))
             else:
                 raise _Unsupported
         return items

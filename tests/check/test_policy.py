@@ -231,28 +231,28 @@ INVALID_POLICIES = [
     ),
     (
         "waiver without reason",
-        "waivers:\n  - path: models/a.yaml\n    rule: require-description\n    expires: 2030-01-01\n",
-        2,
+        "rules: {}\nwaivers:\n  - path: models/a.yaml\n    rule: require-description\n    expires: 2030-01-01\n",
+        3,
         "waivers[0] is missing required key 'reason'",
     ),
     (
         "waiver without expires",
-        "waivers:\n  - path: models/a.yaml\n    rule: require-description\n    reason: a good long reason\n",
-        2,
+        "rules: {}\nwaivers:\n  - path: models/a.yaml\n    rule: require-description\n    reason: a good long reason\n",
+        3,
         "waivers[0] is missing required key 'expires'",
     ),
     (
         "waiver of a schema finding",
-        "waivers:\n  - path: models/a.yaml\n    rule: schema\n"
+        "rules: {}\nwaivers:\n  - path: models/a.yaml\n    rule: schema\n"
         "    reason: a good long reason\n    expires: 2030-01-01\n",
-        3,
+        4,
         "waivers[0].rule must be one of",
     ),
     (
         "waiver expires not a real date",
-        "waivers:\n  - path: models/a.yaml\n    rule: require-description\n"
+        "rules: {}\nwaivers:\n  - path: models/a.yaml\n    rule: require-description\n"
         "    reason: a good long reason\n    expires: 2026-02-30\n",
-        5,
+        6,
         "waivers[0].expires is not a real date: 2026-02-30; use YYYY-MM-DD",
     ),
     (
@@ -263,9 +263,9 @@ INVALID_POLICIES = [
     ),
     (
         "min-percentage above max-percentage in an override",
-        "overrides:\n  - paths: [models/x/**]\n    rules:\n"
+        "rules: {}\noverrides:\n  - paths: [models/x/**]\n    rules:\n"
         "      audience-size: {min-percentage: 50, max-percentage: 5}\n",
-        4,
+        5,
         "min-percentage (50) is greater than max-percentage (5)",
     ),
     (
@@ -276,7 +276,7 @@ INVALID_POLICIES = [
     ),
     ("s3 prefix with empty segment", "rules:\n  allowed-s3-prefixes: [s3://acme//x/]\n", 2, "empty, '.' or '..'"),
     ("rules not a mapping", "rules: [min-matching-seed-size]\n", 1, "rules must be a mapping, got a list of 1"),
-    ("waivers not a list", "waivers: 5\n", 1, "waivers must be a list, got 5"),
+    ("waivers not a list", "rules: {}\nwaivers: 5\n", 2, "waivers must be a list, got 5"),
     (
         "range and type errors together",
         "rules:\n  audience-size: {min-bin: x, max-bin: 5}\n",
@@ -325,10 +325,54 @@ def test_policy_option_names_another_file(tmp_path: Path, monkeypatch: pytest.Mo
     assert (code, brief(found)) == (1, [("models/a.yaml", "min-matching-seed-size", 4)])
 
 
-def test_empty_policy_file_means_no_rules_with_a_warning(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    root = write_repo(tmp_path, {"models/m.yaml": model_text(minMatchingSeedSize=30)}, policy="# rules to come\n\n")
-    monkeypatch.chdir(root)
-    result = CliRunner().invoke(cli, ["check", "--format", "json"])
-    assert result.exit_code == 0
-    found = json.loads(result.output)["violations"]
-    assert [(f["path"], f["rule"], f["severity"]) for f in found] == [("policy.yaml", "policy", "warning")]
+# --- a policy that sets no rules --------------------------------------------------------------
+
+EXPLICIT = "or `rules: {}` to enforce no org rules on purpose"
+NO_POLICY_RULES = [
+    ("empty file", "", (1, 1), "parse", "file is empty"),
+    ("blank lines", "\n  \n", (1, 1), "parse", "file is empty"),
+    ("comments only", "# rules to come\n\n# more\n", (1, 1), "parse", "file has no content, only comments"),
+    ("an empty document", "# rules to come\n---\n", (1, 1), "parse", "file has no content, only comments"),
+    ("no rules key", "waivers: []\n", (1, 1), "policy", "policy sets no rules"),
+    ("no rules key, only overrides", "overrides: []\n", (1, 1), "policy", "policy sets no rules"),
+    ("rules left empty", "# header\nrules:\nwaivers: []\n", (2, 7), "policy", "rules is empty"),
+    ("rules null", "rules: ~\n", (1, 8), "policy", "rules is empty"),
+]
+
+
+@pytest.mark.parametrize(
+    ("case", "policy", "where", "rule", "says"), NO_POLICY_RULES, ids=[c[0] for c in NO_POLICY_RULES]
+)
+def test_a_policy_that_sets_no_rules_is_an_error_that_says_how_to_mean_it(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    case: str,
+    policy: str,
+    where: tuple[int, int],
+    rule: str,
+    says: str,
+) -> None:
+    root = write_repo(tmp_path, {"models/m.yaml": model_text(minMatchingSeedSize=30)}, policy=policy)
+    code, found = run(root, monkeypatch)
+    assert code == 4
+    assert [(f["path"], f["rule"], f["line"], f["column"], f["severity"]) for f in found] == [
+        ("policy.yaml", rule, *where, "error")
+    ]
+    assert says in str(found[0]["message"]) and EXPLICIT in str(found[0]["message"])
+
+
+def test_rules_stated_empty_is_a_policy_with_no_rules(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = write_repo(tmp_path, {"models/m.yaml": model_text(minMatchingSeedSize=30)}, policy="rules: {}\n")
+    assert run(root, monkeypatch) == (0, [])
+
+
+def test_missing_rules_is_reported_with_the_other_policy_errors(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = write_repo(tmp_path, {"models/m.yaml": seed(1500, 1)}, policy="waivers: 5\n")
+    code, found = run(root, monkeypatch)
+    assert code == 4
+    assert [(f["rule"], f["line"], f["message"]) for f in found] == [
+        ("policy", 1, f"policy sets no rules; write `rules:` with the rules every model must follow, {EXPLICIT}"),
+        ("policy", 1, "waivers must be a list, got 5"),
+    ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import textwrap
 from pathlib import Path
@@ -51,13 +52,23 @@ def shapes() -> dict[str, Any]:
     return dict(model["shapes"])
 
 
+def whole_value(pattern: str | None) -> str | None:
+    """The anchoring rule: the schema states botocore's pattern P as ^(?:P)$(?!\\n).
+
+    JSON Schema `pattern` searches, but the service validates the whole value. ^ and $ anchor
+    in ECMA-262 and in Python alike; (?!\\n) stops Python's $ from matching before a final
+    line break (ECMA-262 has no \\Z, Python's $ alone is not enough).
+    """
+    return None if pattern is None else f"^(?:{pattern})$(?!\\n)"
+
+
 def _compare(shapes: dict[str, Any], shape_name: str, node: dict[str, Any], where: str, seen: list[str]) -> None:
     shape = shapes[shape_name]
     seen.append(where)
     json_type = JSON_TYPES[shape["type"]]
     assert node.get("type") == json_type, where
     assert node.get("enum") == shape.get("enum"), where
-    assert node.get("pattern") == shape.get("pattern"), where
+    assert node.get("pattern") == whole_value(shape.get("pattern")), f"{where}: pattern"
     low, high = BOUNDS.get(json_type, ("minLength", "maxLength"))
     assert node.get(low) == shape.get("min"), f"{where}: {low}"
     assert node.get(high) == shape.get("max"), f"{where}: {high}"
@@ -102,6 +113,39 @@ def test_drift_guard_notices_a_changed_bound(shapes: dict[str, Any]) -> None:
     schema["properties"]["minMatchingSeedSize"]["maximum"] = 400000
     with pytest.raises(AssertionError, match="minMatchingSeedSize: maximum"):
         _compare(shapes, "UpdateConfiguredAudienceModelRequest", schema, "request", [])
+
+
+def test_drift_guard_notices_a_changed_pattern(shapes: dict[str, Any]) -> None:
+    schema = json.loads((SCHEMAS / "configured-audience-model.schema.json").read_text())
+    changed = copy.deepcopy(shapes)
+    member = changed["UpdateConfiguredAudienceModelRequest"]["members"]["configuredAudienceModelArn"]["shape"]
+    changed[member]["pattern"] = changed[member]["pattern"].replace("[0-9]{12}", "[0-9]{10}")
+    with pytest.raises(AssertionError, match="configuredAudienceModelArn: pattern"):
+        _compare(changed, "UpdateConfiguredAudienceModelRequest", schema, "request", [])
+    # and an unanchored pattern, as botocore writes it, is not accepted as equal
+    schema["properties"]["description"]["pattern"] = shapes[
+        shapes["UpdateConfiguredAudienceModelRequest"]["members"]["description"]["shape"]
+    ]["pattern"]
+    with pytest.raises(AssertionError, match="description: pattern"):
+        _compare(shapes, "UpdateConfiguredAudienceModelRequest", schema, "request", [])
+
+
+def _patterns(node: Any) -> list[str]:
+    if isinstance(node, dict):
+        return [p for key, child in node.items() for p in ([child] if key == "pattern" else _patterns(child))]
+    if isinstance(node, list):
+        return [p for child in node for p in _patterns(child)]
+    return []
+
+
+@pytest.mark.parametrize("name", [MODEL_SCHEMA, POLICY_SCHEMA])
+def test_every_pattern_in_our_schemas_is_a_whole_value_match(name: str) -> None:
+    patterns = _patterns(load_schema(name))
+    assert len(patterns) >= 4
+    for pattern in patterns:
+        assert pattern.startswith("^(?:") and pattern.endswith(")$(?!\\n)"), pattern
+        inner = pattern[len("^(?:") : -len(")$(?!\\n)")]
+        assert whole_value(inner) == pattern
 
 
 @pytest.mark.parametrize("name", [MODEL_SCHEMA, POLICY_SCHEMA])
@@ -409,7 +453,12 @@ def _model(**lines: str) -> str:
         (
             "minMatchingSeedSize: 0x5DC",
             'minMatchingSeedSize must be an integer, got "0x5DC"; only plain decimal digits make an integer '
-            "(no 0x, _, leading zeros or words)",
+            "(no +, 0x, _, leading zeros or words)",
+        ),
+        (
+            "minMatchingSeedSize: +1500",
+            'minMatchingSeedSize must be an integer, got "+1500"; only plain decimal digits make an integer '
+            "(no +, 0x, _, leading zeros or words)",
         ),
         (
             "minMatchingSeedSize: 1500.0",
@@ -457,7 +506,7 @@ def test_length_item_count_and_pattern_messages() -> None:
             3,
             19,
             "audienceModelArn must match the pattern "
-            "arn:aws[-a-z]*:cleanrooms-ml:[-a-z0-9]+:[0-9]{12}:audience-model/[-a-zA-Z0-9_/.]+, "
+            "arn:aws[-a-z]*:cleanrooms-ml:[-a-z0-9]+:[0-9]{12}:audience-model/[-a-zA-Z0-9_/.]+ as a whole, "
             f'got "{ARN[:57]}..."',
         ),
         (5, 24, "sharedAudienceMetrics must have at most 1 item, got 2"),

@@ -60,13 +60,15 @@ def _pattern(shape: str) -> str:
     return str(SERVICE_MODEL.shape_for(shape).metadata["pattern"])
 
 
-# botocore's patterns are Java's, over UTF-16: the surrogate ranges in them admit every
-# astral character as a pair. The alphabet is that reading; lone surrogates are tested apart.
+# botocore's patterns are read by Java's java.util.regex over code points: its class
+# [\u0020-\uD7FF\uE000-\uFFFD\uD800\uDBFF-\uDC00\uDFFF\t\r\n] refuses an astral character such as
+# U+1F600 (checked with javac: "a\uD83D\uDE00".matches(...) is false), so the service never
+# returns one in a description. Names and tags are only kept as comments: any text.
 BMP_TEXT = st.one_of(
     st.characters(min_codepoint=0x20, max_codepoint=0xD7FF),
     st.characters(min_codepoint=0xE000, max_codepoint=0xFFFD),
 )
-DESCRIPTION_CHARS = st.one_of(BMP_TEXT, st.characters(min_codepoint=0x10000), st.sampled_from("\t\r\n"))
+DESCRIPTION_CHARS = st.one_of(BMP_TEXT, st.sampled_from("\t\r\n"))
 NAME_CHARS = st.one_of(BMP_TEXT, st.characters(min_codepoint=0x10000), st.just("\t"))
 descriptions = st.text(DESCRIPTION_CHARS, max_size=255)
 names = st.text(NAME_CHARS, min_size=1, max_size=63).filter(lambda s: bool(s.strip()))
@@ -93,7 +95,7 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @example(description="tab\tand trailing spaces   ", name="%x\t", tag_map={}, s3_suffix="x")
 @example(description="\t", name="@x", tag_map={}, s3_suffix="x")
 @example(description="", name="|x", tag_map={}, s3_suffix="x")
-@example(description="astral 😀 \U0001d518 and é", name=">x 😀", tag_map={"😀": "\U0010fffd"}, s3_suffix="x")
+@example(description="accents é and \ufffd", name=">x 😀", tag_map={"😀": "\U0010fffd"}, s3_suffix="x")
 @example(description="x" * 255, name="n" * 63, tag_map={}, s3_suffix="x")
 @example(description="a\r\nb\rc\n", name="\u2028\u2029\x85", tag_map={"k": "\u202e"}, s3_suffix="x")
 @example(description="\ufeff\u00a0 nbsp", name="\ufeff", tag_map={}, s3_suffix="x")
@@ -101,9 +103,8 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_written_file_reads_back_exactly(
     workdir: Path, description: str, name: str, tag_map: dict[str, str], s3_suffix: str
 ) -> None:
-    # Java's pattern reading: every BMP character generated is in botocore's class.
-    bmp = "".join(ch for ch in description if ord(ch) <= 0xFFFF)
-    assert re.fullmatch(_pattern("ResourceDescription"), bmp)
+    # every description generated is one botocore's pattern admits as a whole
+    assert re.fullmatch(_pattern("ResourceDescription"), description)
     model = live("cam-1", name=name, description=description, tags=tag_map)
     model["outputConfig"]["destination"]["s3Destination"]["s3Uri"] = "s3://" + s3_suffix
     text = model_text(model, "../schemas/configured-audience-model.schema.json")

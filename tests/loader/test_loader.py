@@ -246,7 +246,7 @@ def test_yaml_constructs_that_are_refused(text: str, line: int, column: int, mes
         ('{"a": 1}\n{"b": 2}', 2, 1, "extra data after the top-level value"),
         ("{'a': 1}", 1, 2, "expected a quoted key"),
         ('{"a": tru}', 1, 7, "unexpected character 't'"),
-        ('{"a": NaN}', 1, 7, "unexpected character 'N'"),
+        ('{"a": NaN}', 1, 7, "NaN is not a JSON number; non-finite numbers are never valid in a model or policy file"),
         ('{"a" 1}', 1, 6, "expected ':' after the key"),
         ('{"a": "\\x"}', 1, 8, "invalid json: invalid \\escape".removeprefix("invalid json: ")),
     ],

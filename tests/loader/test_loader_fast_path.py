@@ -81,6 +81,12 @@ TRICKY = [
     "a:\n  - 1\n  - [2, 3]\n",
     "a: [ ]\nb: []\n",
     "a: {}\n",
+    "a: {}  # none\nb: 1\n",
+    "a: {} x\n",
+    "a: {}x\n",
+    "a: { }\n",
+    "a:\n  - {}\n",
+    "rules: {}\n",
     "a: 'it''s'\n",
     'a: "x"  # c\n',
     "a: x # c\n",
@@ -191,3 +197,35 @@ def test_generated_documents(data: dict[str, Any], flow: bool | None, indent: in
         text = "# header\n" + text.replace("\n", "  # note\n", 1)
     agree(text)
     agree(text.replace("\n- ", "\n  - ").replace(":\n  - ", ":\n    - "))
+
+
+def test_an_explicitly_empty_policy_takes_the_fast_path() -> None:
+    assert agree("rules: {}\n")
+    assert agree("# no org rules yet\nrules: {}  # on purpose\nwaivers: []\n")
+
+
+def test_a_clean_check_of_common_files_never_imports_pyyaml(tmp_path: Path) -> None:
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from factories import ARN, VALID_MODEL, write_repo
+
+    other = json.dumps({"configuredAudienceModelArn": ARN.replace("0001", "0002")})
+    for policy in ("rules: {}\n", (ROOT / "policy.yaml").read_text(encoding="utf-8")):
+        root = write_repo(tmp_path / str(len(policy)), {"models/a.yaml": VALID_MODEL, "models/b.json": other}, policy)
+        env = {k: v for k, v in os.environ.items() if k not in ("GITHUB_ACTIONS", "CAM_GITOPS_DEBUG")}
+        done = subprocess.run(
+            [sys.executable, "-X", "importtime", "-m", "cam_gitops.cli", "check", "models/a.yaml", "models/b.json"],
+            cwd=root,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        modules = {line.rsplit("|", 1)[1].strip() for line in done.stderr.splitlines() if "|" in line}
+        assert "cam_gitops.check.checker" in modules  # the measurement saw the check
+        assert done.returncode in (0, 1), done.stderr
+        assert not {m for m in modules if m.split(".")[0] in ("yaml", "_yaml")}, policy[:40]
