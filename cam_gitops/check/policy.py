@@ -11,7 +11,7 @@ from typing import Any
 
 from cam_gitops.check.globs import path_matches
 from cam_gitops.check.schema import POLICY_SCHEMA, validate
-from cam_gitops.findings import Finding, Position, error
+from cam_gitops.findings import Finding, Position, error, warning
 from cam_gitops.loader import POLICY_FILE, SourceDocument, load_file
 
 DEFAULT_POLICY_FILE = "policy.yaml"
@@ -157,9 +157,10 @@ def _build(document: SourceDocument) -> Policy:
 
 
 def _semantic_problems(document: SourceDocument) -> list[Finding]:
-    """What the policy schema cannot say: real dates, sane ranges, clean prefixes."""
+    """What the policy schema cannot say: real dates, sane ranges, clean prefixes; and the
+    globs that reach every model file, which a reviewer must see."""
     data = document.data
-    problems: list[Finding] = []
+    problems: list[Finding] = _broad_globs(document)
     for key in ("waivers", "ignore-unmanaged"):
         for index, item in enumerate(data.get(key, [])):
             if "expires" not in item:
@@ -180,6 +181,39 @@ def _semantic_problems(document: SourceDocument) -> list[Finding]:
     for where, rules in blocks:
         problems += _range_problems(document, where, rules)
     return problems
+
+
+def _broad_globs(document: SourceDocument) -> list[Finding]:
+    """A waiver or an override whose glob matches every model file, as a warning: a
+    project-wide exception hides in one line of review."""
+    from cam_gitops.check.globs import matches_everything
+
+    data = document.data
+    found: list[Finding] = []
+    for index, waiver in enumerate(data.get("waivers", [])):
+        if matches_everything(waiver["path"]):
+            found.append(
+                warning(
+                    document.path,
+                    document.locate(("waivers", index, "path")),
+                    "policy",
+                    f"waiver of {waiver['rule']} for {waiver['path']} matches every model file: it turns the rule "
+                    "off for the whole project; name the files or folders it is for",
+                )
+            )
+    for index, override in enumerate(data.get("overrides", [])):
+        for glob_index, glob in enumerate(override["paths"]):
+            if matches_everything(glob):
+                found.append(
+                    warning(
+                        document.path,
+                        document.locate(("overrides", index, "paths", glob_index)),
+                        "policy",
+                        f"override paths {glob} matches every model file: its rules replace the top-level rules "
+                        "everywhere; change the top-level rules instead, or name the folders it is for",
+                    )
+                )
+    return found
 
 
 def _range_problems(document: SourceDocument, where: tuple[str | int, ...], rules: Mapping[str, Any]) -> list[Finding]:

@@ -8,12 +8,11 @@ be after the update.
 
 from __future__ import annotations
 
-import functools
-import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from cam_gitops.check.globs import BLANKS, glob_to_matcher
 from cam_gitops.loader import DocPath
 from cam_gitops.model import ModelSpec, parse_arn
 
@@ -139,23 +138,11 @@ def allowed_regions(model: ModelSpec, regions: list[str]) -> Iterator[Violation]
             yield Violation(path, f"{path[-1]} is in region {arn.region}; allowed regions: {', '.join(regions)}")
 
 
-_SEGMENT_CHAR = r"[^/\s\x00-\x1f\x7f]"
-
-
-@functools.lru_cache(maxsize=256)
-def _role_glob(pattern: str) -> re.Pattern[str]:
-    # `*` stays within one path segment and never spans spaces or control characters, so
-    # role/allowed-* cannot admit role/allowed-prefix/AdminRole; one class per star keeps
-    # matching linear.
-    regex = "".join(
-        f"{_SEGMENT_CHAR}*" if char == "*" else _SEGMENT_CHAR if char == "?" else re.escape(char) for char in pattern
-    )
-    return re.compile(regex)
-
-
-def arn_glob_matches(role: str, pattern: str) -> bool:
-    """Whether an ARN matches a glob (`*`, `?` within one path segment, never spaces or control characters)."""
-    return _role_glob(pattern).fullmatch(role) is not None
+def arn_glob_matches(arn: str, pattern: str) -> bool:
+    """Whether an ARN matches a glob: `*` and `?` stay within one path segment and never
+    match a space or a control character, so role/allowed-* cannot admit
+    role/allowed-prefix/AdminRole; brackets are literal."""
+    return glob_to_matcher(pattern, never=BLANKS)(arn)
 
 
 def allowed_role_arns(model: ModelSpec, globs: list[str]) -> Iterator[Violation]:

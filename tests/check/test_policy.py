@@ -376,3 +376,30 @@ def test_missing_rules_is_reported_with_the_other_policy_errors(
         ("policy", 1, f"policy sets no rules; write `rules:` with the rules every model must follow, {EXPLICIT}"),
         ("policy", 1, "waivers must be a list, got 5"),
     ]
+
+
+def test_a_waiver_or_override_for_every_model_file_is_flagged(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    policy = (
+        "rules:\n"
+        "  require-description: true\n"
+        "overrides:\n"
+        "  - paths: [models/sandbox/**, models/**]\n"
+        "    rules: {require-description: true}\n"
+        "waivers:\n"
+        "  - path: '**'\n"
+        "    rule: require-description\n"
+        "    reason: nobody writes descriptions\n"
+        "    expires: 2099-01-01\n"
+        "  - path: models/retail/**\n"
+        "    rule: require-description\n"
+        "    reason: retail is migrating its models\n"
+        "    expires: 2099-01-01\n"
+    )
+    root = write_repo(tmp_path, {"models/retail/a.yaml": seed(1500, 1)}, policy=policy)
+    code, found = run(root, monkeypatch)
+    flagged = [f for f in found if f["rule"] == "policy"]
+    assert code == 0  # warnings: a reviewer sees them; --strict fails on them
+    assert [(f["line"], f["severity"]) for f in flagged] == [(4, "warning"), (7, "warning")]
+    assert "models/** matches every model file" in str(flagged[0]["message"])
+    assert "for ** matches every model file" in str(flagged[1]["message"])
+    assert run(root, monkeypatch, "--strict")[0] == 1
