@@ -453,6 +453,51 @@ def drift(regions: tuple[str, ...], fmt: str | None, output: str | None, **kwarg
     _exit(drift_exit_code(changes))
 
 
+@cli.command(epilog=AWS_HELP + "\n" + exitcodes.help_text())
+@click.argument("path", type=click.Path())
+@click.option("--live", is_flag=True, help="Also read the live model and judge it as it will be after the update.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Output format.",
+)
+@click.option("--output", "-o", metavar="FILE", help="Write the report to FILE instead of standard output.")
+@_aws_options
+def explain(path: str, live: bool, fmt: str, output: str | None, **kwargs: Any) -> None:
+    """Explain why a model file passes or fails, or what policy.yaml applies to.
+
+    \b
+    A model file: every policy rule with its value after overrides and where the
+    value came from (the top level, or which overrides replaced it), the waivers
+    that match the file (expiry, in force or expired, and whether they waive a
+    finding now), each rule's result on the file and, with --live, on the model
+    as it will be after the update (live merged with the file), with the live
+    values of fields the file does not set.
+    policy.yaml: the model files each override and waiver matches, and the
+    ignore-unmanaged entries.
+    Exit 0 when the file passes (policy.yaml: when it is valid), 1 when it has
+    errors (or, with --live, the live model could not be read), 4 for a path that
+    is neither a model file nor the policy, or an invalid policy. Without --live no
+    AWS access; with it, needs cleanrooms-ml:GetConfiguredAudienceModel.
+    """
+    from cam_gitops.check.explain import ExplainOptions, execute_explain
+    from cam_gitops.report.check import Style
+    from cam_gitops.report.explain import EXPLAIN_REPORTERS
+
+    reader = None
+    if live:
+        from cam_gitops.live.runs import live_reader
+
+        reader = live_reader(_aws_settings(kwargs))
+    with _usage_errors():
+        outcome = execute_explain(ExplainOptions(path, kwargs["policy_file"]), read_live=reader)
+    _emit(EXPLAIN_REPORTERS[fmt](outcome, Style(_use_color(kwargs["no_color"], output))), output)
+    _exit(outcome.exit_code)
+
+
 IMPORT_HELP = (
     """\b
 Which models (with --all): the live models of

@@ -170,7 +170,7 @@ def _apply_waivers(
     used = [0] * len(policy.waivers)
     waived: list[Finding] = []
     for finding in findings:
-        index = _waiver_for(finding, policy, today)
+        index = waiver_for(finding, policy, today)
         if index is None:
             kept.append(finding)
         else:
@@ -204,11 +204,12 @@ def split_waived(findings: Sequence[Finding], policy: Policy, today: dt.date) ->
     kept: list[Finding] = []
     waived: list[Finding] = []
     for finding in findings:
-        (kept if _waiver_for(finding, policy, today) is None else waived).append(finding)
+        (kept if waiver_for(finding, policy, today) is None else waived).append(finding)
     return kept, waived
 
 
-def _waiver_for(finding: Finding, policy: Policy, today: dt.date) -> int | None:
+def waiver_for(finding: Finding, policy: Policy, today: dt.date) -> int | None:
+    """The index of the waiver that covers a finding: the first in force that matches it."""
     if finding.rule not in CHECKS:
         return None
     for index, waiver in enumerate(policy.waivers):

@@ -5,7 +5,7 @@ Imported only by the commands that talk to AWS, so `check` never loads boto3.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +16,7 @@ from cam_gitops.live.parallel import run_parallel
 from cam_gitops.live.plan import Change, summarize
 from cam_gitops.live.planner import plan_target
 from cam_gitops.live.targets import Targets
+from cam_gitops.model import ModelSpec
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,24 @@ def make_accounts(settings: AwsSettings) -> Accounts:
 
     retries = RetrySettings(settings.retry_mode, settings.max_attempts, max(10, settings.concurrency))
     return Accounts(CleanRoomsML(make_session(), retries), settings.role_arn_template)
+
+
+def live_reader(settings: AwsSettings) -> Callable[[ModelSpec], Mapping[str, Any] | str]:
+    """Reads one model's live state for explain: the model, or why it could not be read."""
+    import botocore.exceptions
+
+    from cam_gitops.live.aws import AwsError
+    from cam_gitops.live.planner import read_live
+    from cam_gitops.live.targets import Target
+
+    def read(model: ModelSpec) -> Mapping[str, Any] | str:
+        try:
+            live = read_live(Target(model), make_accounts(settings))
+        except (AwsError, botocore.exceptions.BotoCoreError) as exc:  # no identity, a broken profile
+            return str(exc)
+        return (live.error or live.action) if isinstance(live, Change) else live
+
+    return read
 
 
 def plan_targets(targets: Targets, accounts: Accounts, concurrency: int) -> list[Change]:
