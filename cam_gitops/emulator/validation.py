@@ -131,8 +131,9 @@ def _check_string(model: ServiceModel, shape: Shape, value: Any, path: str) -> l
         return [_violation(value, path, "must be a string")]
     errors = _check_length(shape, value, len(value), path)
     pattern = shape.get("pattern")
-    # Smithy/botocore patterns are not anchored: they must match somewhere.
-    if pattern is not None and _compiled(pattern).search(value) is None:
+    # The service validates the whole value (Java's Matcher.matches), though botocore's
+    # patterns are written without anchors.
+    if pattern is not None and _compiled(pattern).fullmatch(value) is None:
         errors.append(_violation(value, path, f"must satisfy regular expression pattern: {pattern}"))
     enum = shape.get("enum")
     if enum is not None and value not in enum:

@@ -215,10 +215,16 @@ def test_create_validation(lax_client: Any, overrides: dict[str, Any], field: st
     assert message.startswith(("1 validation error detected: ", "2 validation errors detected: "))
 
 
-def test_patterns_are_not_anchored(lax_client: Any) -> None:
-    # Smithy patterns match anywhere, so a prefix before "s3://" is accepted, as by AWS.
-    output = {"destination": {"s3Destination": {"s3Uri": "x-s3://b/"}}, "roleArn": ROLE_ARN}
-    lax_client.create_configured_audience_model(**cam_request(outputConfig=output))
+@pytest.mark.parametrize("s3_uri", ["x-s3://b/", "s3://b/\n"])
+def test_patterns_match_the_whole_value(lax_client: Any, s3_uri: str) -> None:
+    # The service validates the whole value, as the project's schema does (a prefix before
+    # "s3://" or a trailing line break is refused), although botocore writes no anchors.
+    output = {"destination": {"s3Destination": {"s3Uri": s3_uri}}, "roleArn": ROLE_ARN}
+    with pytest.raises(ClientError) as excinfo:
+        lax_client.create_configured_audience_model(**cam_request(outputConfig=output))
+    code, message, _ = error_of(excinfo)
+    assert code == "ValidationException"
+    assert "s3Uri" in message
 
 
 @pytest.mark.parametrize("max_results", [0, 101])
