@@ -305,6 +305,12 @@ def plan(
 @click.option("--dry-run", is_flag=True, help="Plan and report, but send no update.")
 @click.option("--report", metavar="FILE", help="Write the per-model JSON result to FILE.")
 @click.option(
+    "--require-tip",
+    metavar="REF",
+    help="Refuse (exit 5, nothing sent) unless HEAD is the commit REF names, e.g. origin/main after "
+    "a fetch: a re-run of an old CI run must not write old content back.",
+)
+@click.option(
     "--format",
     "fmt",
     type=click.Choice(["text", "json"]),
@@ -314,7 +320,13 @@ def plan(
 )
 @_aws_options
 def apply(
-    paths: tuple[str, ...], changed_since: str | None, dry_run: bool, report: str | None, fmt: str, **kwargs: Any
+    paths: tuple[str, ...],
+    changed_since: str | None,
+    dry_run: bool,
+    report: str | None,
+    require_tip: str | None,
+    fmt: str,
+    **kwargs: Any,
 ) -> None:
     """Apply model files to AWS with UpdateConfiguredAudienceModel, then verify by reading back.
 
@@ -326,6 +338,14 @@ def apply(
     Needs cleanrooms-ml:GetConfiguredAudienceModel and UpdateConfiguredAudienceModel
     (and iam:PassRole for outputConfig.roleArn).
     """
+    if require_tip is not None:
+        from cam_gitops.workspace.tip import stale_message
+
+        with _usage_errors():
+            stale = stale_message(Path.cwd(), require_tip)
+        if stale is not None:
+            click.echo(f"cam-gitops: apply refused: {stale}", err=True)
+            _exit(exitcodes.STALE)
     from cam_gitops.live.apply import Applier
     from cam_gitops.live.aws import AwsError
     from cam_gitops.live.runs import collect_targets, make_accounts, run_apply
