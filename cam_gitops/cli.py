@@ -484,6 +484,34 @@ def import_(arns: tuple[str, ...], import_all: bool, regions: tuple[str, ...], f
     _exit(1 if any(r.error and r.path is None for r in results) else 0)
 
 
+@cli.command(epilog=exitcodes.help_text())
+@click.option("--ci", type=click.Choice(["github", "gitlab"]), default="github", show_default=True, help="CI files.")
+@click.option(
+    "--github-repo", metavar="OWNER/REPO", help="Repository the IAM roles trust (default: from the origin remote)."
+)
+@click.option("--account", metavar="ID", help="AWS account id for the IAM policies and allowed-accounts.")
+@click.option(
+    "--source",
+    default="cam-gitops",
+    show_default=True,
+    help="Where CI installs cam-gitops from: cam-gitops (the package index) or git+https://HOST/OWNER/cam-gitops.",
+)
+def init(ci: str, github_repo: str | None, account: str | None, source: str) -> None:
+    """Write what this repository needs to adopt cam-gitops; never overwrites a file.
+
+    \b
+    In the current folder (the git root or a subfolder of it): policy.yaml (every rule,
+    commented, pinned to this release), models/, schemas/, iam/. At the git root:
+    .pre-commit-config.yaml and the CI files (.github/workflows or .gitlab-ci.yml).
+    Prints each file, written or kept, and the next steps.
+    """
+    from cam_gitops.scaffold import InitOptions, run_init
+
+    result = run_init(InitOptions(Path.cwd(), ci=ci, github_repo=github_repo, account=account, source=source))
+    click.echo("\n".join(result.lines), err=result.exit_code != 0)
+    _exit(result.exit_code)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line and return its exit code (never raises, never calls exit)."""
     try:
