@@ -243,7 +243,7 @@ def policy_yaml(context: Context) -> str:
         accounts = f'# allowed-accounts: ["{EXAMPLE_ACCOUNT}"]'
         roles = f"# allowed-role-arns:\n#   - arn:aws:iam::{EXAMPLE_ACCOUNT}:role/cleanrooms-ml-audience-writer*"
     values = {"version": context.version, "accounts_rule": accounts, "roles_rule": roles}
-    return render_text(template("policy.yaml"), values)
+    return render_text(template("policy.yaml.tmpl"), values)
 
 
 def pre_commit_config(context: Context) -> str:

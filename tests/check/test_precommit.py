@@ -89,14 +89,17 @@ MATCHES = [
     "models/z.json",
     "policy.yaml",
     "schemas/configured-audience-model.schema.json",
+    "teams/audiences/models/a.yaml",  # a project in a subfolder (a monorepo)
+    "teams/audiences/policy.yaml",
 ]
 NO_MATCH = [
     "README.md",
-    "tests/models/a.yaml",
     "models.yaml",
     "cam_gitops/x.py",
     "models/notes.txt",
     "schemas/sub/x.json",
+    "mymodels/a.yaml",
+    "apolicy.yaml",
 ]
 
 
