@@ -104,7 +104,8 @@ def test_init_writes_what_an_adopter_needs_and_prints_the_next_steps(tmp_path: P
     assert policy["rules"]["allowed-accounts"] == ["444455556666"]
     assert policy["rules"]["min-matching-seed-size"] == 1000 and policy["rules"]["require-description"] is True
     trust = json.loads((repo / "iam/trust-policy-github-oidc.json").read_text(encoding="utf-8"))
-    apply_sub = trust["ApplyRole"]["Statement"][0]["Condition"]["StringEquals"]["token.actions.githubusercontent.com:sub"]
+    condition = trust["ApplyRole"]["Statement"][0]["Condition"]["StringEquals"]
+    apply_sub = condition["token.actions.githubusercontent.com:sub"]
     assert apply_sub == "repo:acme/audiences:environment:production"  # from the origin remote
     assert "444455556666" in (repo / "iam/apply-role-policy.json").read_text(encoding="utf-8")
     for name in ("configured-audience-model.schema.json", "policy.schema.json"):
@@ -168,7 +169,8 @@ def test_the_pin_the_hook_rev_the_ci_install_and_version_agree(tmp_path: Path) -
 
     # the install step as CI runs it, on the committed repository, with pip recorded instead of run
     assert run(["git", "add", "-A"], repo).returncode == 0
-    assert run(["git", "-c", "user.name=t", "-c", "user.email=t@x.invalid", "commit", "-qm", "init"], repo).returncode == 0
+    commit = ["git", "-c", "user.name=t", "-c", "user.email=t@x.invalid", "commit", "-qm", "init"]
+    assert run(commit, repo).returncode == 0
     stubs = tmp_path / "bin"
     stubs.mkdir()
     log = tmp_path / "pip.log"
@@ -237,7 +239,7 @@ def test_in_a_monorepo_subfolder_ci_goes_to_the_git_root_and_runs_in_the_subfold
     done = init(project)
     assert done.returncode == 0, done.stderr
     assert "kept     .pre-commit-config.yaml (exists; left as it is)" in done.stdout
-    assert f"Add the hook to the repos: list of .pre-commit-config.yaml" in done.stdout
+    assert "Add the hook to the repos: list of .pre-commit-config.yaml" in done.stdout
     assert f"rev: v{__version__}" in done.stdout and "- id: cam-gitops-check" in done.stdout
     assert (repo / ".pre-commit-config.yaml").read_text(encoding="utf-8") == "repos: []\n"
     for name in ("policy.yaml", "models/README.md", "iam/apply-role-policy.json", "schemas/policy.schema.json"):
@@ -269,7 +271,7 @@ def test_the_gitlab_variant_matches_gitlabs_schema(tmp_path: Path, folder: str) 
     assert not (project / "iam" / "trust-policy-github-oidc.json").exists()
     assert not (repo / ".github").exists()
     ci = yaml.safe_load(path.read_text(encoding="utf-8"))
-    job = f"cam-gitops-teams-audiences-apply" if folder else "apply"
+    job = "cam-gitops-teams-audiences-apply" if folder else "apply"
     assert 'cam-gitops apply --require-tip "origin/$CI_DEFAULT_BRANCH"' in "\n".join(ci[job]["script"])
     if folder:
         assert ci[".cam-gitops"]["before_script"][0] == 'cd "teams/audiences"'

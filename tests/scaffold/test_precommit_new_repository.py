@@ -67,7 +67,9 @@ MONOREPO = pytest.param(
 
 
 @pytest.mark.parametrize("folder", ["", MONOREPO])
-def test_the_hook_at_the_release_tag_blocks_a_violating_commit(release_clone: Path, tmp_path: Path, folder: str) -> None:
+def test_the_hook_at_the_release_tag_blocks_a_violating_commit(
+    release_clone: Path, tmp_path: Path, folder: str
+) -> None:
     home = tmp_path / "home"
     home.mkdir()
     repo = tmp_path / "repo"
