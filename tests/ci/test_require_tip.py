@@ -118,6 +118,36 @@ def test_the_tip_applies_and_converges(repos: dict[str, Any], seeded_emulator: C
     assert any(r.operation == "UpdateConfiguredAudienceModel" for r in server.requests)
 
 
+def test_a_newer_push_outside_the_project_folder_does_not_make_the_run_stale(
+    tmp_path: Path, seeded_emulator: Callable[..., EmulatorServer]
+) -> None:
+    """In a monorepo a push to another folder may start no apply run: the older run, whose
+    project files are the tip's, applies."""
+    server = seeded_emulator(seed=make_seed(1))
+    origin = tmp_path / "origin.git"
+    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(origin))
+    writer = tmp_path / "writer"
+    git(tmp_path, "clone", "-q", str(origin), str(writer))
+    (writer / "audiences").mkdir()
+    commit_model(writer / "audiences", 600, "one")
+    old = tmp_path / "old"
+    git(tmp_path, "clone", "-q", str(origin), str(old))
+    (writer / "other").mkdir()
+    (writer / "other" / "README.md").write_text("another team\n", encoding="utf-8")
+    git(writer, "add", "-A")
+    git(writer, "commit", "-qm", "elsewhere")
+    git(writer, "push", "-q", "origin", "HEAD:main")
+    git(old, "fetch", "-q", "origin")
+    done = apply(old / "audiences", "--require-tip", "origin/main")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert any(r.operation == "UpdateConfiguredAudienceModel" for r in server.requests)
+    (writer / "audiences" / "models" / "cam-0.yaml").write_text(model(700), encoding="utf-8")
+    git(writer, "commit", "-qam", "the project moved on")
+    git(writer, "push", "-q", "origin", "HEAD:main")
+    git(old, "fetch", "-q", "origin")
+    assert apply(old / "audiences", "--require-tip", "origin/main").returncode == 5
+
+
 @pytest.mark.parametrize("ref", ["origin/nope", "refs/remotes/origin/mian", "-x", "origin/main\n"])
 def test_a_ref_that_does_not_exist_is_a_usage_error(
     repos: dict[str, Any], seeded_emulator: Callable[..., EmulatorServer], ref: str
