@@ -9,6 +9,7 @@ import contextlib
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 from typing import Any, NoReturn
 
 import click
@@ -339,6 +340,12 @@ def plan(
 @click.option("--dry-run", is_flag=True, help="Plan and report, but send no update.")
 @click.option("--report", metavar="FILE", help="Write the per-model JSON result to FILE.")
 @click.option(
+    "--require-tip",
+    metavar="REF",
+    help="Refuse (exit 5, nothing sent) unless HEAD is the commit REF names, e.g. origin/main after "
+    "a fetch: a re-run of an old CI run must not write old content back.",
+)
+@click.option(
     "--format",
     "fmt",
     type=click.Choice(["text", "json"]),
@@ -348,7 +355,13 @@ def plan(
 )
 @_aws_options
 def apply(
-    paths: tuple[str, ...], changed_since: str | None, dry_run: bool, report: str | None, fmt: str, **kwargs: Any
+    paths: tuple[str, ...],
+    changed_since: str | None,
+    dry_run: bool,
+    report: str | None,
+    require_tip: str | None,
+    fmt: str,
+    **kwargs: Any,
 ) -> None:
     """Apply model files to AWS with UpdateConfiguredAudienceModel, then verify by reading back.
 
@@ -364,6 +377,14 @@ def apply(
     Needs cleanrooms-ml:GetConfiguredAudienceModel and UpdateConfiguredAudienceModel
     (and iam:PassRole for outputConfig.roleArn).
     """
+    if require_tip is not None:
+        from cam_gitops.workspace.tip import stale_message
+
+        with _usage_errors():
+            stale = stale_message(Path.cwd(), require_tip)
+        if stale is not None:
+            click.echo(f"cam-gitops: apply refused: {stale}", err=True)
+            _exit(exitcodes.STALE)
     from cam_gitops.live.apply import Applier
     from cam_gitops.live.aws import AwsError
     from cam_gitops.live.runs import make_accounts, run_apply
@@ -592,6 +613,34 @@ def import_(
     for line in out:
         click.echo(line)
     _exit(outcome.exit_code)
+
+
+@cli.command(epilog=exitcodes.help_text())
+@click.option("--ci", type=click.Choice(["github", "gitlab"]), default="github", show_default=True, help="CI files.")
+@click.option(
+    "--github-repo", metavar="OWNER/REPO", help="Repository the IAM roles trust (default: from the origin remote)."
+)
+@click.option("--account", metavar="ID", help="AWS account id for the IAM policies and allowed-accounts.")
+@click.option(
+    "--source",
+    default="cam-gitops",
+    show_default=True,
+    help="Where CI installs cam-gitops from: cam-gitops (the package index) or git+https://HOST/OWNER/cam-gitops.",
+)
+def init(ci: str, github_repo: str | None, account: str | None, source: str) -> None:
+    """Write what this repository needs to adopt cam-gitops; never overwrites a file.
+
+    \b
+    In the current folder (the git root or a subfolder of it): policy.yaml (every rule,
+    commented, pinned to this release), models/, schemas/, iam/. At the git root:
+    .pre-commit-config.yaml and the CI files (.github/workflows or .gitlab-ci.yml).
+    Prints each file, written or kept, and the next steps.
+    """
+    from cam_gitops.scaffold import InitOptions, run_init
+
+    result = run_init(InitOptions(Path.cwd(), ci=ci, github_repo=github_repo, account=account, source=source))
+    click.echo("\n".join(result.lines), err=result.exit_code != 0)
+    _exit(result.exit_code)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

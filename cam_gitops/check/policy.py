@@ -11,6 +11,7 @@ from typing import Any
 
 from cam_gitops.check.globs import path_matches
 from cam_gitops.check.schema import POLICY_SCHEMA, validate
+from cam_gitops.check.version import required_version_findings
 from cam_gitops.findings import Finding, Position, error, warning
 from cam_gitops.loader import POLICY_FILE, SourceDocument, load_file
 
@@ -103,6 +104,7 @@ def load_policy(fs_path: Path, display_path: str) -> PolicyLoad:
     findings += [_as_policy_finding(f) for f in validate(document, POLICY_SCHEMA)]
     if any(f.severity.value == "error" for f in findings):
         return PolicyLoad(None, tuple(findings))  # the semantic checks rely on the schema's shapes
+    findings += required_version_findings(document)
     findings += _semantic_problems(document)
     if any(f.severity.value == "error" for f in findings):
         return PolicyLoad(None, tuple(findings))

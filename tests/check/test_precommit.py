@@ -106,6 +106,8 @@ MATCHES = [
     "models/z.json",
     "policy.yaml",
     "schemas/configured-audience-model.schema.json",
+    "teams/audiences/models/a.yaml",  # a project in a subfolder (a monorepo)
+    "teams/audiences/policy.yaml",
 ]
 MATCHES += ["teams/audiences/models/a.yaml", "teams/audiences/policy.yaml"]
 NO_MATCH = [
@@ -114,6 +116,8 @@ NO_MATCH = [
     "cam_gitops/x.py",
     "models/notes.txt",
     "schemas/sub/x.json",
+    "mymodels/a.yaml",
+    "apolicy.yaml",
 ]
 
 

