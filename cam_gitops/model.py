@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from cam_gitops.loader import SourceDocument
@@ -57,13 +57,34 @@ def parse_arn(text: str, service: str, kind: str) -> Arn | None:
     return Arn(partition, service, region_found, account, f"{kind}/{match.group(4)}")
 
 
+# Managed beside the update request, through their own operations: tags with
+# Tag/UntagResource, the resource policy with Put/DeleteConfiguredAudienceModelPolicy.
+BESIDE_FIELDS = ("tags", "resourcePolicy")
+
+
 @dataclass(frozen=True)
 class ModelSpec:
-    """What one file wants a configured audience model to be."""
+    """What one file wants a configured audience model to be.
+
+    `desired` holds the update request's fields; `beside` the managed fields sent by other
+    calls, only those the file sets (`resourcePolicy: None` means "no policy").
+    """
 
     source: SourceDocument
     arn: str
     desired: dict[str, Any]
+    beside: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def tags(self) -> dict[str, str] | None:
+        """The tags the file sets, or None when it does not manage tags."""
+        tags = self.beside.get("tags")
+        return dict(tags) if isinstance(tags, dict) else None
+
+    @property
+    def manages_policy(self) -> bool:
+        """Whether the file manages the resource policy (a document, or null for none)."""
+        return "resourcePolicy" in self.beside
 
     @property
     def path(self) -> str:
@@ -83,8 +104,9 @@ class ModelSpec:
         return parsed.account if parsed else ""
 
     def get(self, *keys: str | int) -> Any:
-        """The desired value at a key path, or None when the file does not set it."""
-        value: Any = self.desired
+        """The value the file sets at a key path (update fields and beside fields alike), or
+        None when the file does not set it."""
+        value: Any = self.beside if keys and keys[0] in BESIDE_FIELDS else self.desired
         for key in keys:
             if not isinstance(value, dict) or key not in value:
                 return None
@@ -96,4 +118,5 @@ def model_from_document(document: SourceDocument) -> ModelSpec:
     """Build the typed view of a document that passed the schema."""
     data = document.data
     desired = {key: data[key] for key in UPDATABLE_FIELDS if key in data}
-    return ModelSpec(source=document, arn=str(data["configuredAudienceModelArn"]), desired=desired)
+    beside = {key: data[key] for key in BESIDE_FIELDS if key in data}
+    return ModelSpec(source=document, arn=str(data["configuredAudienceModelArn"]), desired=desired, beside=beside)

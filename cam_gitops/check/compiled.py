@@ -32,6 +32,9 @@ _SUPPORTED = _ANNOTATIONS | {
     "minItems",
     "maxItems",
     "items",
+    "minProperties",
+    "maxProperties",
+    "propertyNames",
     "if",
     "then",
     "else",
@@ -92,6 +95,13 @@ def _class_char(item: re.Match[str]) -> str:
     return item.group("escaped") or item.group("char")
 
 
+def _type_test(expected: str | list[str]) -> Predicate:
+    if isinstance(expected, str):
+        return _TYPE_TESTS[expected]
+    tests = tuple(_TYPE_TESTS[name] for name in expected)
+    return lambda v: any(test(v) for test in tests)
+
+
 class UnsupportedSchema(ValueError):
     """The schema uses a keyword this compiler does not implement."""
 
@@ -114,7 +124,7 @@ class _Compiler:
         if "$ref" in schema:
             checks.append(self.ref(schema["$ref"]))
         if "type" in schema:
-            checks.append(_TYPE_TESTS[schema["type"]])
+            checks.append(_type_test(schema["type"]))
         checks.extend(self.values(schema))
         checks.extend(self.strings(schema))
         checks.extend(self.arrays(schema))
@@ -182,6 +192,15 @@ class _Compiler:
         if "required" in schema:
             required = tuple(schema["required"])
             checks.append(lambda v: not isinstance(v, dict) or all(k in v for k in required))
+        if "minProperties" in schema:
+            fewest = schema["minProperties"]
+            checks.append(lambda v: not isinstance(v, dict) or len(v) >= fewest)
+        if "maxProperties" in schema:
+            most = schema["maxProperties"]
+            checks.append(lambda v: not isinstance(v, dict) or len(v) <= most)
+        if "propertyNames" in schema:
+            name = self.compile(schema["propertyNames"])
+            checks.append(lambda v: not isinstance(v, dict) or all(name(k) for k in v))
         extra = schema.get("additionalProperties", True)
         if extra is False:
             known = frozenset(properties)

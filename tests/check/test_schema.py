@@ -90,8 +90,19 @@ def _compare(shapes: dict[str, Any], shape_name: str, node: dict[str, Any], wher
         assert "properties" not in node and "items" not in node, where
 
 
+BESIDE = ("tags", "resourcePolicy")  # managed beside the update request, by their own operations
+
+
+def request_schema() -> dict[str, Any]:
+    """The model schema without the keys managed beside the update request."""
+    schema: dict[str, Any] = json.loads((SCHEMAS / "configured-audience-model.schema.json").read_text())
+    for key in BESIDE:
+        del schema["properties"][key]
+    return schema
+
+
 def test_model_schema_states_exactly_botocores_constraints(shapes: dict[str, Any]) -> None:
-    schema = json.loads((SCHEMAS / "configured-audience-model.schema.json").read_text())
+    schema = request_schema()
     seen: list[str] = []
     _compare(shapes, "UpdateConfiguredAudienceModelRequest", schema, "request", seen)
     # the walk really went everywhere: the URI member and the deepest leaf included
@@ -99,6 +110,15 @@ def test_model_schema_states_exactly_botocores_constraints(shapes: dict[str, Any
     assert "request.outputConfig.destination.s3Destination.s3Uri" in seen
     assert "request.audienceSizeConfig.audienceSizeBins[]" in seen
     assert "request.sharedAudienceMetrics[]" in seen
+
+
+def test_tags_follow_botocores_tag_shapes(shapes: dict[str, Any]) -> None:
+    tags = json.loads((SCHEMAS / "configured-audience-model.schema.json").read_text())["properties"]["tags"]
+    key, value = shapes["TagKey"], shapes["TagValue"]
+    assert (tags["propertyNames"]["minLength"], tags["propertyNames"]["maxLength"]) == (key["min"], key["max"])
+    assert tags["additionalProperties"]["maxLength"] == value["max"]
+    # TagResource documents 50 tags per resource; botocore's TagMap only says 200 per call
+    assert tags["maxProperties"] == 50 <= shapes["TagMap"]["max"]
 
 
 def test_only_the_documented_percentage_rule_is_added_on_top() -> None:
@@ -109,14 +129,14 @@ def test_only_the_documented_percentage_rule_is_added_on_top() -> None:
 
 
 def test_drift_guard_notices_a_changed_bound(shapes: dict[str, Any]) -> None:
-    schema = json.loads((SCHEMAS / "configured-audience-model.schema.json").read_text())
+    schema = request_schema()
     schema["properties"]["minMatchingSeedSize"]["maximum"] = 400000
     with pytest.raises(AssertionError, match="minMatchingSeedSize: maximum"):
         _compare(shapes, "UpdateConfiguredAudienceModelRequest", schema, "request", [])
 
 
 def test_drift_guard_notices_a_changed_pattern(shapes: dict[str, Any]) -> None:
-    schema = json.loads((SCHEMAS / "configured-audience-model.schema.json").read_text())
+    schema = request_schema()
     changed = copy.deepcopy(shapes)
     member = changed["UpdateConfiguredAudienceModelRequest"]["members"]["configuredAudienceModelArn"]["shape"]
     changed[member]["pattern"] = changed[member]["pattern"].replace("[0-9]{12}", "[0-9]{10}")
@@ -232,7 +252,38 @@ HAND_MADE: list[tuple[str, Any, bool]] = [
     ("no role", _without(("outputConfig", "roleArn")), False),
     ("role of another service", _with(("outputConfig", "roleArn"), AUDIENCE_MODEL_ARN), False),
     ("s3 uri without scheme", _with(("outputConfig", "destination", "s3Destination", "s3Uri"), "acme/x"), False),
-    ("extra key", {**_valid(), "tags": {}}, False),
+    ("extra key", {**_valid(), "name": "x"}, False),
+    ("tags", {**_valid(), "tags": {"team": "retail", "empty": ""}}, True),
+    ("a reserved tag key", {**_valid(), "tags": {"AWS:team": "x"}}, False),
+    ("an empty tag key", {**_valid(), "tags": {"": "x"}}, False),
+    ("a tag value too long", {**_valid(), "tags": {"k": "v" * 257}}, False),
+    ("51 tags", {**_valid(), "tags": {f"k{i}": "v" for i in range(51)}}, False),
+    ("a tag value not a string", {**_valid(), "tags": {"k": 1}}, False),
+    ("no resource policy", {**_valid(), "resourcePolicy": None}, True),
+    (
+        "a resource policy",
+        {
+            **_valid(),
+            "resourcePolicy": {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Effect": "Allow", "Principal": {"AWS": ["111122223333"]}, "Action": "cleanrooms-ml:*"},
+                    {"Effect": "Deny", "Principal": "*", "NotAction": ["a:b"], "Resource": "*"},
+                ],
+            },
+        },
+        True,
+    ),
+    ("a policy without statements", {**_valid(), "resourcePolicy": {"Version": "2012-10-17"}}, False),
+    ("an empty statement list", {**_valid(), "resourcePolicy": {"Statement": []}}, False),
+    ("a statement without effect", {**_valid(), "resourcePolicy": {"Statement": [{"Action": "a"}]}}, False),
+    ("an unknown statement key", {**_valid(), "resourcePolicy": {"Statement": [{"Effect": "Allow", "X": 1}]}}, False),
+    (
+        "an empty principal",
+        {**_valid(), "resourcePolicy": {"Statement": [{"Effect": "Allow", "Principal": {}}]}},
+        False,
+    ),
+    ("a policy as a string", {**_valid(), "resourcePolicy": "{}"}, False),
     ("wrong case key", {**_without(("description",)), "Description": "x"}, False),
     ("nested extra key", _with(("outputConfig", "destination", "s3Destination", "bucket"), "x"), False),
     ("arn 2048", {"configuredAudienceModelArn": ARN + "x" * (2048 - len(ARN))}, True),
@@ -530,7 +581,7 @@ def test_unknown_key_messages_suggest_the_right_key() -> None:
             15,
             1,
             "unknown key 'zzz'; allowed keys: audienceModelArn, audienceSizeConfig, configuredAudienceModelArn, "
-            "description, minMatchingSeedSize, outputConfig, sharedAudienceMetrics",
+            "description, minMatchingSeedSize, outputConfig, resourcePolicy, sharedAudienceMetrics, tags",
         ),
     ]
 
