@@ -21,11 +21,13 @@ import json
 import re
 from collections.abc import Callable, Iterator
 from html.parser import HTMLParser
+from pathlib import Path
 from typing import Any
 
 import cmarkgfm
 import pytest
 from cmarkgfm.cmark import Options
+from jsonschema.validators import validator_for
 
 from cam_gitops.check.checker import CheckResult
 from cam_gitops.findings import Finding, Position, Severity
@@ -350,17 +352,29 @@ def test_json_is_inert_text_and_carries_the_value_as_it_is(report: str, key: str
     assert any(MARK.format(value) in s for s in strings), "JSON is data: the value exactly as it came"
 
 
+@pytest.fixture(scope="module")
+def sarif_validator() -> Any:
+    schema = json.loads((Path(__file__).parents[1] / "data" / "sarif-schema-2.1.0.json").read_text(encoding="utf-8"))
+    cls = validator_for(schema)
+    return cls(schema, format_checker=cls.FORMAT_CHECKER)
+
+
 def _sarif_unescape(text: str) -> str:
     return re.sub(r"\\([\\\[\]])", r"\1", text)
 
 
 @pytest.mark.parametrize("key", IDS)
 @pytest.mark.parametrize("report", sorted(SARIF_REPORTS))
-def test_sarif_messages_carry_no_control_and_no_link(report: str, key: str) -> None:
+def test_sarif_messages_carry_no_control_and_no_link(report: str, key: str, sarif_validator: Any) -> None:
     value = HOSTILE[key]
     text = SARIF_REPORTS[report](value)
     assert_log_safe(text)
-    (run,) = json.loads(text)["runs"]
+    log = json.loads(text)
+    assert not list(sarif_validator.iter_errors(log)), "valid SARIF 2.1.0"
+    (run,) = log["runs"]
+    for result in run["results"]:
+        uri = result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+        assert re.fullmatch(r"(?:[A-Za-z0-9._~/-]|%[0-9A-F]{2})*", uri), f"not a URI reference: {uri[:100]!r}"
     messages = [result["message"]["text"] for result in run["results"]]
     for message in messages:
         assert message.isprintable(), "no ANSI or control character reaches a SARIF viewer"
