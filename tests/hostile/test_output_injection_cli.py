@@ -39,8 +39,11 @@ NAMES: list[str | bytes] = [
     "\x1b[31mred\x1b[0m.yaml",
     "<img src=x onerror=alert(1)>.yaml",
     "@org/team.yaml",
+    "::error::x.yaml",
     "[x](javascript:alert(1)).yaml",
     "![x](data:image-png;evil).yaml",
+    "[x](https:/evil.example).yaml",  # a folder `[x](https:` and a file: `/` cannot be in a name
+    "![x](https:/evil.example/p.png).yaml",
     "a|b|c.yaml",
     "\u202egnp.yaml",
     "zero\u200bwidth\ufeff.yaml",
