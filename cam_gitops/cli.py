@@ -75,12 +75,13 @@ def _use_color(no_color: bool, output: str | None) -> bool:
 @contextlib.contextmanager
 def _usage_errors() -> Iterator[None]:
     """Turn a bad path or option value found while running into click's usage error (exit 2)."""
+    from cam_gitops.report.escape import terminal
     from cam_gitops.workspace.layout import UsageError
 
     try:
         yield
     except UsageError as exc:
-        raise click.UsageError(str(exc)) from None
+        raise click.UsageError(terminal(str(exc))) from None
 
 
 def _exit(code: int) -> NoReturn:
@@ -118,6 +119,22 @@ class _UsageError(click.UsageError):
     exit_code = exitcodes.USAGE
 
 
+def _echo_err(line: str) -> None:
+    """A line of ours on standard error, made unable to act as a CI log command (its values are
+    escaped by the caller)."""
+    from cam_gitops.report.escape import log_line
+
+    click.echo(log_line(line), err=True)
+
+
+def _usage_error(exc: click.UsageError) -> _UsageError:
+    """click's usage error as cam-gitops's own: its exit code, and the text escaped (it can
+    quote a path or a value from the command line or a file)."""
+    from cam_gitops.report.escape import terminal
+
+    return _UsageError(terminal(exc.format_message()), exc.ctx)
+
+
 class _Commands(click.Group):
     """click's group, with usage errors mapped to cam-gitops's own exit code.
 
@@ -131,7 +148,7 @@ class _Commands(click.Group):
         except click.UsageError as exc:
             if isinstance(exc, _UsageError):
                 raise
-            raise _UsageError(exc.message, exc.ctx) from exc
+            raise _usage_error(exc) from exc
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -139,7 +156,7 @@ class _Commands(click.Group):
         except click.UsageError as exc:
             if isinstance(exc, _UsageError):
                 raise
-            raise _UsageError(exc.message, exc.ctx) from exc
+            raise _usage_error(exc) from exc
 
 
 @click.group(
@@ -275,12 +292,14 @@ def _check_failed(outcome: Any, fmt: str, output: str | None, action: str) -> No
     else:
         text = CHECK_REPORTERS.get(fmt, CHECK_REPORTERS["text"])(outcome.result, Style())
     _emit(text, output)
-    click.echo(f"cam-gitops: {action} stopped: check found errors; nothing was sent to AWS", err=True)
+    _echo_err(f"cam-gitops: {action} stopped: check found errors; nothing was sent to AWS")
     _exit(outcome.exit_code or exitcodes.FINDINGS)
 
 
 def _aws_failure(exc: Exception) -> NoReturn:
-    click.echo(f"cam-gitops: error: {exc}", err=True)
+    from cam_gitops.report.escape import terminal
+
+    _echo_err(f"cam-gitops: error: {terminal(str(exc))}")  # AWS's message can quote any value
     _exit(exitcodes.FINDINGS)
 
 
@@ -396,7 +415,7 @@ def apply(
         from cam_gitops.report.check import check_text
 
         click.echo(check_text(targets.project_view_check().result, Style()), nl=False)
-        click.echo("cam-gitops: check found errors: those models are refused, the others are applied", err=True)
+        _echo_err("cam-gitops: check found errors: those models are refused, the others are applied")
     settings = _aws_settings(kwargs)
     try:
         accounts = make_accounts(settings)
@@ -430,7 +449,7 @@ def _progress_reporter() -> Callable[[int, int, Any], None]:
                 filled = int(30 * done / max(total, 1))
                 click.echo(f"\r[{'#' * filled}{'.' * (30 - filled)}] {done}/{total}", err=True, nl=done == total)
             else:
-                click.echo(f"[{done}/{total}] {apply_line(result)}", err=True)
+                _echo_err(f"[{done}/{total}] {apply_line(result)}")  # apply_line escapes every value
 
     return report
 
@@ -607,7 +626,7 @@ def import_(
     )
     with _usage_errors():
         outcome = execute_import(options)
-    out, err = report_lines(outcome)
+    out, err = report_lines(outcome)  # every value escaped, every line guarded
     for line in err:
         click.echo(line, err=True)
     for line in out:
@@ -650,7 +669,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
     except click.ClickException as exc:
-        exc.show()
+        from cam_gitops.report.escape import terminal
+
+        if isinstance(exc, click.UsageError):
+            exc.show()  # escaped where _Commands raises it (_usage_error)
+        else:
+            _echo_err(f"Error: {terminal(exc.format_message())}")
         return exc.exit_code
     except (KeyboardInterrupt, click.exceptions.Abort):
         click.echo("cam-gitops: interrupted", err=True)
@@ -658,11 +682,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:
         if os.environ.get("CAM_GITOPS_DEBUG"):
             raise
-        click.echo(
-            f"cam-gitops: internal error: {type(exc).__name__}: {exc}\n"
-            "Rerun with CAM_GITOPS_DEBUG=1 for details and report it.",
-            err=True,
-        )
+        from cam_gitops.report.escape import terminal
+
+        _echo_err(f"cam-gitops: internal error: {type(exc).__name__}: {terminal(str(exc))}")
+        click.echo("Rerun with CAM_GITOPS_DEBUG=1 for details and report it.", err=True)
         return exitcodes.INTERNAL
     return result if isinstance(result, int) else 0
 

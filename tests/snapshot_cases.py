@@ -10,12 +10,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from cam_gitops.check.checker import CheckResult
 from cam_gitops.findings import Finding, Position, Severity
 from cam_gitops.live.apply import APPLIED, FAILED, REFUSED, ApplyResult, deleted_change
 from cam_gitops.live.plan import IGNORED, NO_OP, UNMANAGED, Change, FieldChange, RuleMove, error_change, plan_model
 from cam_gitops.live.plan import REFUSED as REFUSED_PLAN
 from cam_gitops.report.apply import apply_json, apply_text
-from cam_gitops.report.check import Style
+from cam_gitops.report.check import Style, check_github, check_text
 from cam_gitops.report.plan import plan_json, plan_markdown, plan_text
 
 SNAPSHOT_DIR = Path(__file__).parent / "snapshots"
@@ -198,10 +199,61 @@ def apply_results() -> list[ApplyResult]:
     ]
 
 
+# What a hostile contributor or a console edit can put in a file name, a key, an ARN or a live
+# value; the hostile-* snapshots show how each output escapes them (tests/hostile/ asserts it).
+HOSTILE_VALUES = (
+    "a`b``c",
+    "x\n::error::pwned",
+    "##[stop-commands]token",
+    "\x1b[31mred\x1b[0m",
+    "<img src=x onerror=alert(1)>",
+    "@org/team",
+    "[x](https://evil.example) ![x](https://evil.example/p.png)",
+    "a|b",
+    "abc\u202edcba",
+)
+
+
+def hostile_changes() -> list[Change]:
+    """One change per hostile value, the value in its path, ARN, field, values, error and notes."""
+    changes = []
+    for i, value in enumerate(HOSTILE_VALUES):
+        policy = Finding(
+            f"models/{value}.yaml", Position(1, 1), "allowed-s3-prefixes", Severity.ERROR, f"s3Uri {value}"
+        )
+        changes.append(
+            Change(
+                f"models/{value}.yaml",
+                arn(f"m{i}-{value}"),
+                "update",
+                (FieldChange(value, value, f"s3://acme-aud/{value}/"),),
+                live_only=(("name", value),),
+                violations=(policy,),
+                moved_from=value,
+            )
+        )
+    changes.append(error_change("", arn("gone"), f"AccessDeniedException: {' '.join(HOSTILE_VALUES)}"))
+    return changes
+
+
+def hostile_check() -> CheckResult:
+    """A check whose findings carry the hostile values in their paths and messages."""
+    findings = [
+        Finding(f"models/{value}.yaml", Position(2, 3), "schema", Severity.ERROR, f"description {value} is bad")
+        for value in HOSTILE_VALUES
+    ]
+    return CheckResult(len(findings), findings)
+
+
 SNAPSHOTS: dict[str, Callable[[], str]] = {
     "plan.md": lambda: plan_markdown(plan_changes(), Style()),
     "plan.txt": lambda: plan_text(plan_changes(), Style()),
     "plan.json": lambda: plan_json(plan_changes(), Style()),
     "apply.txt": lambda: apply_text(apply_results(), Style()),
     "apply.json": lambda: apply_json(apply_results(), Style()),
+    "hostile-plan.md": lambda: plan_markdown(hostile_changes(), Style()),
+    "hostile-plan.txt": lambda: plan_text(hostile_changes(), Style()),
+    "hostile-plan.json": lambda: plan_json(hostile_changes(), Style()),
+    "hostile-check.txt": lambda: check_text(hostile_check(), Style()),
+    "hostile-check.github": lambda: check_github(hostile_check(), Style()),
 }

@@ -30,6 +30,7 @@ from cam_gitops.live.importer_files import (
 from cam_gitops.live.importer_scope import Scope, resolve_scope, validate_options
 from cam_gitops.live.parallel import run_parallel
 from cam_gitops.model import Arn
+from cam_gitops.report.escape import capped
 from cam_gitops.workspace.files import write_file
 from cam_gitops.workspace.layout import (
     MODELS_DIR,
@@ -40,6 +41,8 @@ from cam_gitops.workspace.layout import (
     display_path,
     find_project,
 )
+
+BASELINE_LISTED = 20  # waivers named in the --baseline note; policy.yaml has them all
 
 WRITTEN = "written"
 MANAGED = "already managed"
@@ -343,27 +346,28 @@ def _judge_policy(root: Path, options: ImportOptions, policy: Any, outcome: Impo
     expires = waivers[0].expires.isoformat()
     outcome.notes.append(
         f"--baseline: added {len(waivers)} waiver(s) to {shown} for {len(violations.paths)} file(s), "
-        f"expiring {expires}: " + ", ".join(f"{w.path} [{w.rule}]" for w in waivers)
+        f"expiring {expires}: " + capped([f"{w.path} [{w.rule}]" for w in waivers], BASELINE_LISTED)
     )
 
 
 def report_lines(outcome: ImportOutcome) -> tuple[list[str], list[str]]:
-    """(standard output lines, standard error lines): every AWS string made safe to print."""
-    from cam_gitops.live.importer_scope import printable
+    """(standard output lines, standard error lines): every AWS string made safe to print
+    (cam_gitops.report.escape.terminal), every line unable to act as a CI log command."""
+    from cam_gitops.report.escape import log_text, terminal
 
-    out = [f"Listed {printable(text)}" for text in outcome.listed]
+    out = [f"Listed {terminal(text)}" for text in outcome.listed]
     err: list[str] = []
     for result in outcome.results:
-        arn = printable(result.arn)
+        arn = terminal(result.arn)
         if result.status == WRITTEN:
-            out.append(f"wrote {result.path}  {arn}")
+            out.append(f"wrote {terminal(result.path or '')}  {arn}")
         elif result.status == MANAGED:
-            out.append(f"already managed by {printable(result.path or '')}  {arn}")
+            out.append(f"already managed by {terminal(result.path or '')}  {arn}")
         else:
-            err.append(f"error: {arn}: {printable(result.reason or '')}")
-    err += [f"error: {printable(text, keep_newlines=True)}" for text in outcome.errors]
-    out += [f"note: {printable(text)}" for text in outcome.notes]
+            err.append(f"error: {arn}: {terminal(result.reason or '')}")
+    err += [f"error: {terminal(text, keep_newlines=True)}" for text in outcome.errors]
+    out += [f"note: {terminal(text)}" for text in outcome.notes]
     counts = {s: sum(1 for r in outcome.results if r.status == s) for s in (WRITTEN, MANAGED, FAILED)}
     summary = f"Import: {counts[WRITTEN]} written, {counts[MANAGED]} already managed, {counts[FAILED]} failed"
     out.append(summary + (f", {len(outcome.errors)} other error(s)." if outcome.errors else "."))
-    return out, err
+    return [log_text(line) for line in out], [log_text(line) for line in err]

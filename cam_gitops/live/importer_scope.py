@@ -8,8 +8,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
-from cam_gitops.live.importer_files import comment_escape, is_visible
 from cam_gitops.model import Arn
+from cam_gitops.report.escape import terminal
 from cam_gitops.workspace.layout import UsageError
 
 if TYPE_CHECKING:
@@ -123,5 +123,6 @@ def resolve_scope(options: ScopeOptions, accounts: Accounts, adapter: RegionSour
 
 
 def printable(text: str, keep_newlines: bool = False) -> str:
-    """Text safe for a terminal or a CI log: control, format and separator characters escaped."""
-    return "".join(ch if is_visible(ch) or (keep_newlines and ch == "\n") else comment_escape(ch) for ch in text)
+    """Text safe for a terminal or a CI log: control, format and separator characters escaped
+    (the one rule of cam_gitops.report.escape.terminal)."""
+    return terminal(text, keep_newlines)

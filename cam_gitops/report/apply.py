@@ -2,33 +2,42 @@
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Callable, Sequence
 
 from cam_gitops.live.apply import ApplyResult
 from cam_gitops.report.check import Style
-from cam_gitops.report.plan import diff_dict
+from cam_gitops.report.escape import capped, json_text, lines_text, log_line, terminal
+from cam_gitops.report.plan import MESSAGE_FIELDS, diff_dict
+
+PATH_COLUMN = 60  # widest padding of the model file column; a longer path overflows its row only
+
+
+def _detail(result: ApplyResult) -> str:
+    if result.error:
+        return terminal(result.error)
+    return terminal(capped([d.field for d in result.diff], MESSAGE_FIELDS))
 
 
 def apply_line(result: ApplyResult) -> str:
-    """One model's outcome, as progress lines and the table show it."""
-    detail = result.error or ", ".join(d.field for d in result.diff)
-    return f"{result.path or '(no file)'}: {result.result}" + (f" ({detail})" if detail else "")
+    """One model's outcome, as progress lines and the table show it; values escaped (terminal)."""
+    detail = _detail(result)
+    line = f"{terminal(result.path) or '(no file)'}: {result.result}" + (f" ({detail})" if detail else "")
+    return log_line(line)
 
 
 def apply_text(results: Sequence[ApplyResult], style: Style) -> str:
     """A per-model table and a summary line."""
-    width = max([len(r.path) for r in results] + [10])
+    paths = [terminal(r.path) or "(no file)" for r in results]
+    width = min(max([len(p) for p in paths] + [10]), PATH_COLUMN)
     lines = [f"{'model file':<{width}}  {'result':<12}  detail", f"{'-' * width}  {'-' * 12}  ------"]
     colors = {"applied": "green", "failed": "red", "refused": "red", "no-op": None}
-    for r in results:
-        detail = r.error or ", ".join(d.field for d in r.diff)
+    for path, r in zip(paths, results, strict=True):
         painted = style.paint(f"{r.result:<12}", colors.get(r.result))
-        lines.append(f"{r.path or '(no file)':<{width}}  {painted}  {detail}".rstrip())
+        lines.append(f"{path:<{width}}  {painted}  {_detail(r)}".rstrip())
     lines.append("")
     lines.append(apply_summary_line(results))
-    return "\n".join(lines) + "\n"
+    return lines_text(lines)
 
 
 def apply_summary_line(results: Sequence[ApplyResult]) -> str:
@@ -41,7 +50,7 @@ def apply_summary_line(results: Sequence[ApplyResult]) -> str:
 
 
 def apply_json(results: Sequence[ApplyResult], style: Style) -> str:
-    """The per-model JSON report: {"results": [...], "summary": {...}}."""
+    """The per-model JSON report: {"results": [...], "summary": {...}}, values as they are (json_text)."""
     counts = dict(Counter(r.result for r in results))
     payload = {
         "results": [
@@ -58,7 +67,7 @@ def apply_json(results: Sequence[ApplyResult], style: Style) -> str:
         "summary": counts,
         "failed": any(r.failed for r in results),
     }
-    return json.dumps(payload, indent=2, ensure_ascii=False) + "\n"
+    return json_text(payload)
 
 
 ApplyReporter = Callable[[Sequence[ApplyResult], Style], str]

@@ -5,7 +5,6 @@ Adding a format is one function and one entry in CHECK_REPORTERS. Nothing here p
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -15,6 +14,14 @@ from cam_gitops import __version__
 from cam_gitops.check.catalog import RULES, RuleInfo
 from cam_gitops.check.checker import CheckResult
 from cam_gitops.findings import Finding, Severity
+from cam_gitops.report.escape import (
+    github_escape_data,
+    github_escape_property,
+    json_text,
+    lines_text,
+    sarif_text,
+    terminal,
+)
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://github.com/cam-gitops/cam-gitops#readme"
@@ -40,9 +47,10 @@ class Style:
 
 
 def finding_line(finding: Finding, style: Style) -> str:
-    """One finding as `path:line:col: severity [rule] message`."""
-    where = f"{finding.path}:{finding.position.line}:{finding.position.column}"
-    return f"{style.paint(where, bold=True)}: {style.severity(finding.severity)} [{finding.rule}] {finding.message}"
+    """One finding as `path:line:col: severity [rule] message`, every value escaped (terminal)."""
+    where = f"{terminal(finding.path)}:{finding.position.line}:{finding.position.column}"
+    message = terminal(finding.message)
+    return f"{style.paint(where, bold=True)}: {style.severity(finding.severity)} [{terminal(finding.rule)}] {message}"
 
 
 def check_summary(result: CheckResult) -> str:
@@ -61,7 +69,7 @@ def check_text(result: CheckResult, style: Style) -> str:
     """Text report: one line per finding, then the summary."""
     lines = [finding_line(f, style) for f in result.findings]
     lines.append(check_summary(result))
-    return "\n".join(lines) + "\n"
+    return lines_text(lines)
 
 
 def finding_dict(finding: Finding) -> dict[str, Any]:
@@ -79,7 +87,7 @@ def finding_dict(finding: Finding) -> dict[str, Any]:
 def check_json(result: CheckResult, style: Style) -> str:
     """JSON report: {"files_checked": N, "violations": [...]}."""
     payload = {"files_checked": result.files_checked, "violations": [finding_dict(f) for f in result.findings]}
-    return json.dumps(payload, indent=2) + "\n"
+    return json_text(payload)
 
 
 def sarif_report(findings: list[Finding], extra_rules: Mapping[str, RuleInfo] | None = None) -> dict[str, Any]:
@@ -96,7 +104,7 @@ def sarif_report(findings: list[Finding], extra_rules: Mapping[str, RuleInfo] | 
             "ruleId": f.rule,
             "ruleIndex": index[f.rule],
             "level": f.severity.value,
-            "message": {"text": f.message},
+            "message": {"text": sarif_text(f.message)},
             "locations": [
                 {
                     "physicalLocation": {
@@ -124,8 +132,13 @@ def sarif_report(findings: list[Finding], extra_rules: Mapping[str, RuleInfo] | 
 
 
 def sarif_uri(path: str) -> str:
-    """A repository-relative path as the URI reference SARIF requires (spaces, `#`, `%` escaped)."""
-    return quote(path, safe="/")
+    """A repository-relative path as the URI reference SARIF requires (spaces, `#`, `%`, controls
+    percent-encoded). A file name that is not UTF-8 on disk (Python's surrogate escapes) is
+    encoded as its bytes; any other lone surrogate, which no file name can hold, as its escape."""
+    try:
+        return quote(path, safe="/", errors="surrogateescape")
+    except UnicodeEncodeError:
+        return quote(path, safe="/", errors="backslashreplace")
 
 
 def _sarif_rule(rule_id: str, info: RuleInfo | None) -> dict[str, Any]:
@@ -145,38 +158,31 @@ def _sarif_rule(rule_id: str, info: RuleInfo | None) -> dict[str, Any]:
 
 def check_sarif(result: CheckResult, style: Style) -> str:
     """SARIF report of a check."""
-    return json.dumps(sarif_report(result.findings), indent=2) + "\n"
-
-
-def github_escape_data(text: str) -> str:
-    """Escape a workflow command's message as the Actions runner requires."""
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def github_escape_property(text: str) -> str:
-    """Escape a workflow command property value (file, title, ...)."""
-    return github_escape_data(text).replace(":", "%3A").replace(",", "%2C")
+    return json_text(sarif_report(result.findings))
 
 
 def github_annotation(finding: Finding) -> str:
-    """A finding as a `::error file=...,line=...,col=...,title=...::message` workflow command."""
+    """A finding as a `::error file=...,line=...,col=...,title=...::message` workflow command.
+
+    Every value is escaped for a terminal first (no control character, no `##[`), then for the
+    runner: the line is exactly one well-formed command whatever the path or message hold.
+    """
     command = "error" if finding.severity is Severity.ERROR else "warning"
     props = ",".join(
         (
-            f"file={github_escape_property(finding.path)}",
+            f"file={github_escape_property(terminal(finding.path))}",
             f"line={finding.position.line}",
             f"col={finding.position.column}",
-            f"title={github_escape_property('cam-gitops [' + finding.rule + ']')}",
+            f"title={github_escape_property(terminal('cam-gitops [' + finding.rule + ']'))}",
         )
     )
-    return f"::{command} {props}::{github_escape_data(finding.message)}"
+    return f"::{command} {props}::{github_escape_data(terminal(finding.message))}"
 
 
 def check_github(result: CheckResult, style: Style) -> str:
     """GitHub workflow commands, one per finding, then the plain summary."""
-    lines = [github_annotation(f) for f in result.findings]
-    lines.append(check_summary(result))
-    return "\n".join(lines) + "\n"
+    annotations = "".join(github_annotation(f) + "\n" for f in result.findings)
+    return annotations + lines_text([check_summary(result)])
 
 
 CheckReporter = Callable[[CheckResult, Style], str]

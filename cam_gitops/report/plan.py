@@ -5,9 +5,8 @@ Pure functions from results to text, picked from PLAN_REPORTERS.
 
 from __future__ import annotations
 
-import html
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from cam_gitops.check.catalog import RuleInfo
@@ -26,6 +25,16 @@ from cam_gitops.live.plan import (
     summarize,
 )
 from cam_gitops.report.check import Style, github_annotation, sarif_report
+from cam_gitops.report.escape import (
+    capped,
+    html_code,
+    json_text,
+    lines_text,
+    log_text,
+    md_code,
+    md_inline,
+    terminal,
+)
 
 PATCH_NOTE = (
     "Fields a file leaves out keep their live value: UpdateConfiguredAudienceModel is a PATCH and cannot unset a field."
@@ -33,13 +42,15 @@ PATCH_NOTE = (
 MARKDOWN_LIMIT = 60_000  # GitHub refuses comments over 65,536 characters
 MARKDOWN_MARKER = "<!-- cam-gitops-plan -->"
 MARKDOWN_FINDINGS = 100  # a PR comment has a size limit; the full list is one command away
+NOTE_FINDINGS = 20  # policy findings listed per model in text and Markdown; JSON and SARIF carry all
+MESSAGE_FIELDS = 10  # field names listed in one message line before "and N more"
 
 _SYMBOLS = {UPDATE: "~", NO_OP: "=", ERROR: "!", CANNOT_UNSET: "!", REFUSED: "!", UNMANAGED: "?", IGNORED: "-"}
 _COLORS = {UPDATE: "yellow", NO_OP: None, ERROR: "red", CANNOT_UNSET: "red", REFUSED: "red", UNMANAGED: "cyan"}
 
 
 def value_text(value: Any) -> str:
-    """A value as plan output shows it: JSON, `(unset)` for an absent one."""
+    """A value as plan output shows it: JSON, `(unset)` for an absent one (not yet escaped)."""
     if value is None:
         return "(unset)"
     return json.dumps(value, ensure_ascii=False)
@@ -79,45 +90,56 @@ def _label(change: Change) -> str:
     return change.path or "(no file)"
 
 
-def notes(change: Change) -> list[str]:
-    """What a reviewer must see besides the field diff, one line each (plain text)."""
+def notes(change: Change, show: Callable[[str], str] = terminal) -> list[str]:
+    """What a reviewer must see besides the field diff, one line each.
+
+    show escapes each value for the medium (terminal for text, md_inline for Markdown); the
+    words around the values are ours. At most NOTE_FINDINGS policy findings of each kind.
+    """
     lines = []
     if change.retarget_from:
         lines.append(
-            f"retarget: this file managed {change.retarget_from} and now manages {change.arn}; "
+            f"retarget: this file managed {show(change.retarget_from)} and now manages {show(change.arn)}; "
             "the old model is no longer managed by any file"
         )
     if change.moved_from:
-        lines.append(f"moved from {change.moved_from}")
+        lines.append(f"moved from {show(change.moved_from)}")
     lines += [
-        f"policy for this file changed by the move: {m.rule} {value_text(m.before)} -> {value_text(m.after)}"
+        f"policy for this file changed by the move: {show(m.rule)} "
+        f"{show(value_text(m.before))} -> {show(value_text(m.after))}"
         for m in change.policy_moves
     ]
-    lines += [f"policy: [{f.rule}] {f.message}" for f in change.violations]
-    lines += [f"waived: [{f.rule}] {f.message}" for f in change.waived]
+    for word, findings in (("policy", change.violations), ("waived", change.waived)):
+        lines += [f"{word}: [{show(f.rule)}] {show(f.message)}" for f in findings[:NOTE_FINDINGS]]
+        if len(findings) > NOTE_FINDINGS:
+            lines.append(f"{word}: ... and {len(findings) - NOTE_FINDINGS} more (`--format json` lists them all)")
     return lines
 
 
 def plan_text(changes: Sequence[Change], style: Style, title: str = "Plan") -> str:
-    """Plan as text: one block per model, field diffs indented, summary last."""
+    """Plan as text: one block per model, field diffs indented, summary last; values escaped (terminal)."""
     lines: list[str] = []
     for change in changes:
-        head = f"{_SYMBOLS[change.action]} {_label(change)}  [{short_arn(change.arn)}]  {change.action}"
+        model = terminal(short_arn(change.arn))
+        head = f"{_SYMBOLS[change.action]} {terminal(_label(change))}  [{model}]  {change.action}"
         lines.append(style.paint(head, _COLORS.get(change.action), bold=change.action not in (NO_OP, IGNORED)))
-        lines.extend(f"    {d.field}: {value_text(d.before)} -> {value_text(d.after)}" for d in change.diff)
+        lines.extend(
+            f"    {terminal(d.field)}: {terminal(value_text(d.before))} -> {terminal(value_text(d.after))}"
+            for d in change.diff
+        )
         if change.error:
-            lines.append(f"    {change.error}")
+            lines.append(f"    {terminal(change.error)}")
         lines.extend(f"    {line}" for line in notes(change))
         if change.live_only:
             lines.append("    not in the file, live value kept:")
-            lines.extend(f"      {field}: {value_text(value)}" for field, value in change.live_only)
+            lines.extend(f"      {terminal(field)}: {terminal(value_text(value))}" for field, value in change.live_only)
     if not changes:
         lines.append("No model files selected.")
     lines.append("")
     lines.append(plan_summary_line(changes, title.removeprefix("cam-gitops ").capitalize()))
     if any(c.live_only or c.action == CANNOT_UNSET for c in changes):
         lines.append(PATCH_NOTE)
-    return "\n".join(lines) + "\n"
+    return lines_text(lines)
 
 
 def diff_dict(diff: Sequence[FieldChange]) -> dict[str, dict[str, Any]]:
@@ -146,7 +168,7 @@ def change_dict(change: Change) -> dict[str, Any]:
 
 
 def plan_json(changes: Sequence[Change], style: Style, title: str = "cam-gitops plan") -> str:
-    """Plan as {"changes": [...], "summary": {...}}."""
+    """Plan as {"changes": [...], "summary": {...}}: values as they are, written by json_text."""
     summary = summarize(changes)
     payload = {
         "changes": [change_dict(c) for c in changes],
@@ -160,20 +182,16 @@ def plan_json(changes: Sequence[Change], style: Style, title: str = "cam-gitops 
             "ignored": summary.ignored,
         },
     }
-    return json.dumps(payload, indent=2, ensure_ascii=False) + "\n"
+    return json_text(payload)
 
 
 def _md_cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    """An untrusted text in a Markdown table cell: a code span, `|` escaped."""
+    return md_code(text, table=True)
 
 
 def _md_value(value: Any) -> str:
-    return _md_value_text(value_text(value))
-
-
-def _md_value_text(text: str) -> str:
-    # A `|` splits a GitHub table cell even inside a code span: escape it there too.
-    return "`" + _md_cell(text.replace("`", "'")) + "`"
+    return _md_cell(value_text(value))
 
 
 MARKDOWN_TABLE_ROWS = 200  # rows of the summary table before "... and N more"
@@ -203,7 +221,7 @@ def plan_markdown(changes: Sequence[Change], style: Style, title: str = "cam-git
         shown = 0
         for c in changes:
             action = c.action + (" (retarget)" if c.retarget_from else "")
-            row = f"| {_ICONS[c.action]} | `{_md_cell(_label(c))}` | `{_md_cell(short_arn(c.arn))}` | {action} |"
+            row = f"| {_ICONS[c.action]} | {_md_cell(_label(c))} | {_md_cell(short_arn(c.arn))} | {action} |"
             if shown >= MARKDOWN_TABLE_ROWS or size + len(row) + 1 > _MARKDOWN_TABLE_BUDGET:
                 break
             out.append(row)
@@ -231,23 +249,23 @@ def plan_markdown(changes: Sequence[Change], style: Style, title: str = "cam-git
             f"comment: {FULL_PLAN_HINT}._\n"
         )
     folded = "\n".join(details)
-    return body + "\n" + (folded + "\n" if folded else "") + footer
+    return log_text(body + "\n" + (folded + "\n" if folded else "") + footer)
 
 
 def _md_details(change: Change) -> str:
-    label = html.escape(_label(change), quote=False)
-    lines = ["", f"<details><summary><code>{label}</code>: {change.action}</summary>", ""]
+    # The summary line is raw HTML (html_code); everything else from a file or AWS is a code span.
+    lines = ["", f"<details><summary>{html_code(_label(change))}: {change.action}</summary>", ""]
     if change.diff:
         lines += ["| field | live | file |", "|---|---|---|"]
-        lines += [f"| `{_md_cell(d.field)}` | {_md_value(d.before)} | {_md_value(d.after)} |" for d in change.diff]
+        lines += [f"| {_md_cell(d.field)} | {_md_value(d.before)} | {_md_value(d.after)} |" for d in change.diff]
     if change.error:
-        lines += ["", f"> {_md_cell(change.error)}"]
-    extra = notes(change)
+        lines += ["", f"> {md_code(change.error)}"]
+    extra = notes(change, md_inline)
     if extra:
-        lines += [""] + [f"- {_md_cell(line)}" for line in extra]
+        lines += [""] + [f"- {line}" for line in extra]
     if change.live_only:
         lines += ["", "Not in the file (the live value stays):", "", "| field | live value |", "|---|---|"]
-        lines += [f"| `{_md_cell(field)}` | {_md_value(value)} |" for field, value in change.live_only]
+        lines += [f"| {_md_cell(field)} | {_md_value(value)} |" for field, value in change.live_only]
     lines += ["", "</details>"]
     return "\n".join(lines)
 
@@ -264,10 +282,10 @@ def check_failed_markdown(result: CheckResult, action: str) -> str:
         "",
     ]
     shown = result.findings[:MARKDOWN_FINDINGS]
-    lines += [f"- {_md_value_text(finding_line(f, Style()))}" for f in shown]
+    lines += [f"- {md_code(finding_line(f, Style()))}" for f in shown]
     if len(result.findings) > len(shown):
         lines.append(f"- ... and {len(result.findings) - len(shown)} more: run `cam-gitops check` locally")
-    return "\n".join(lines) + "\n"
+    return lines_text(lines)
 
 
 PLAN_RULES: dict[str, RuleInfo] = {
@@ -314,7 +332,7 @@ def change_findings(changes: Sequence[Change]) -> list[Finding]:
         if c.action in (ERROR, CANNOT_UNSET):
             findings.append(Finding(_label(c), Position(1, 1), f"plan-{c.action}", Severity.ERROR, c.error or c.action))
         elif c.action == UPDATE:
-            fields = ", ".join(d.field for d in c.diff)
+            fields = capped([d.field for d in c.diff], MESSAGE_FIELDS)
             findings.append(Finding(c.path, Position(1, 1), "plan-update", Severity.WARNING, f"would update {fields}"))
         elif c.action == UNMANAGED:
             findings.append(Finding(_label(c), Position(1, 1), "plan-unmanaged", Severity.WARNING, c.error or ""))
@@ -327,13 +345,13 @@ def change_findings(changes: Sequence[Change]) -> list[Finding]:
 
 def plan_github(changes: Sequence[Change], style: Style, title: str = "cam-gitops plan") -> str:
     """Plan as GitHub workflow annotations, then the summary line."""
-    lines = [github_annotation(f) for f in change_findings(changes)]
-    return "\n".join([*lines, plan_summary_line(changes)]) + "\n"
+    annotations = "".join(github_annotation(f) + "\n" for f in change_findings(changes))
+    return annotations + lines_text([plan_summary_line(changes)])
 
 
 def plan_sarif(changes: Sequence[Change], style: Style, title: str = "cam-gitops plan") -> str:
     """Plan errors and pending updates as SARIF results."""
-    return json.dumps(sarif_report(change_findings(changes), PLAN_RULES), indent=2) + "\n"
+    return json_text(sarif_report(change_findings(changes), PLAN_RULES))
 
 
 class PlanReporter(Protocol):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import pty
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -24,6 +25,7 @@ from cam_gitops.cli import cli
 from cam_gitops.findings import Finding, Position, Severity
 from cam_gitops.live.plan import UPDATE, Change, FieldChange
 from cam_gitops.report.check import CHECK_REPORTERS, Style, check_text, github_annotation, sarif_report
+from cam_gitops.report.escape import github_escape_data, github_escape_property, sarif_text
 from cam_gitops.report.plan import MARKDOWN_LIMIT, PLAN_REPORTERS, plan_github, plan_markdown, plan_sarif
 
 SCHEMA_PATH = Path(__file__).resolve().parents[1] / "data" / "sarif-schema-2.1.0.json"
@@ -37,6 +39,11 @@ def sarif_validator() -> Any:
     cls = validator_for(schema)
     cls.check_schema(schema)
     return cls(schema, format_checker=cls.FORMAT_CHECKER)
+
+
+def sarif_unescape(text: str) -> str:
+    """A SARIF plain-text message as a viewer shows it (`\\[`, `\\]`, `\\\\` unescaped)."""
+    return re.sub(r"\\([\\\[\]])", r"\1", text)
 
 
 def assert_valid_sarif(validator: Any, log: dict[str, Any]) -> None:
@@ -111,7 +118,9 @@ def test_check_sarif_validates_and_matches_the_findings(
         assert result["ruleId"] == violation["rule"]
         assert rules[result["ruleIndex"]]["id"] == result["ruleId"]
         assert result["level"] == violation["severity"]
-        assert result["message"]["text"] == violation["message"]
+        # Brackets and backslashes are escaped in SARIF plain text, so no `[x](target)` is a link.
+        assert result["message"]["text"] == sarif_text(violation["message"])
+        assert sarif_unescape(result["message"]["text"]) == violation["message"]
         (location,) = result["locations"]
         physical = location["physicalLocation"]
         assert physical["region"] == {"startLine": violation["line"], "startColumn": violation["column"]}
@@ -168,10 +177,13 @@ def test_empty_plan_sarif_validates(sarif_validator: Any) -> None:
 
 
 def test_github_message_escaping() -> None:
+    assert github_escape_data("100% bad\r\nnext line %0A") == "100%25 bad%0D%0Anext line %250A"
+    assert github_escape_property("a:b,c%\n") == "a%3Ab%2Cc%25%0A"
     finding = Finding("models/m.yaml", Position(2, 5), "schema", Severity.ERROR, "100% bad\r\nnext line %0A")
     line = github_annotation(finding)
+    # A line break in a value is shown, escaped, on the one annotation line: it never splits it.
     assert line == (
-        "::error file=models/m.yaml,line=2,col=5,title=cam-gitops [schema]::100%25 bad%0D%0Anext line %250A"
+        "::error file=models/m.yaml,line=2,col=5,title=cam-gitops [schema]::100%25 bad\\u000d\\u000anext line %250A"
     )
     assert "\n" not in line and "\r" not in line
 
@@ -298,7 +310,8 @@ def test_markdown_escapes_table_cells() -> None:
     markdown = plan_markdown([change], Style())
     assert "| `models/a\\|b <x>.yaml` |" in markdown
     assert "<code>models/a|b &lt;x&gt;.yaml</code>" in markdown
-    assert '| `description` | `"a \\| b"` | `"c\'d"` |' in markdown
+    # A backtick in a value is shown as it is: the code span's fence is longer than any run in it.
+    assert '| `description` | `"a \\| b"` | ``"c`d"`` |' in markdown
 
 
 # --- --output -------------------------------------------------------------------------------------
