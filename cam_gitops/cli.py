@@ -343,7 +343,8 @@ def plan(
     except AwsError as exc:
         _aws_failure(exc)
     changes = targets.project_view(changes)
-    _emit(PLAN_REPORTERS[fmt](changes, Style(_use_color(kwargs["no_color"], output))), output)
+    style = Style(_use_color(kwargs["no_color"], output))
+    _emit(PLAN_REPORTERS[fmt](changes, style, policy=targets.policy_view()), output)
     _exit(plan_exit_code(changes, detailed_exitcode))
 
 

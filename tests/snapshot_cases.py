@@ -6,11 +6,14 @@ inputs or a reporter, run `python scripts/update-snapshots.py`, and review the d
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from cam_gitops.check.checker import CheckResult
+from cam_gitops.check.policy import IgnoredModel, Override, Policy, Waiver
+from cam_gitops.check.policydiff import PolicyDiff, diff_policies
 from cam_gitops.findings import Finding, Position, Severity
 from cam_gitops.live.apply import APPLIED, FAILED, REFUSED, ApplyResult, deleted_change
 from cam_gitops.live.plan import IGNORED, NO_OP, UNMANAGED, Change, FieldChange, RuleMove, error_change, plan_model
@@ -245,7 +248,43 @@ def hostile_check() -> CheckResult:
     return CheckResult(len(findings), findings)
 
 
+def policy_change() -> PolicyDiff:
+    """A policy.yaml change with every kind of difference: loosened, tightened, changed, waivers, overrides."""
+    before = Policy(
+        "policy.yaml",
+        {"min-matching-seed-size": 1000, "allowed-shared-audience-metrics": ["NONE"], "require-description": True},
+        (Override(("models/media/**",), {"min-matching-seed-size": 2000}),),
+        (Waiver("models/old.yaml", "require-description", "legacy model", dt.date(2026, 12, 31), Position(1, 1)),),
+    )
+    after = Policy(
+        "policy.yaml",
+        {
+            "min-matching-seed-size": 1500,
+            "allowed-shared-audience-metrics": ["ALL", "NONE"],
+            "allowed-role-arns": [ROLE],
+        },
+        (
+            Override(("models/media/**",), {"min-matching-seed-size": 2500}),
+            Override(("models/sandbox/**",), {"min-matching-seed-size": 100}),
+        ),
+        (
+            Waiver(
+                "models/retail/**",
+                "allowed-s3-prefixes",
+                "migration to the new bucket",
+                dt.date(2027, 3, 31),
+                Position(1, 1),
+            ),
+        ),
+        (IgnoredModel(arn("partner-*"), "created by the partner team's pipeline"),),
+    )
+    return diff_policies(before, after)
+
+
 SNAPSHOTS: dict[str, Callable[[], str]] = {
+    "plan-policy.md": lambda: plan_markdown(plan_changes()[:1], Style(), policy=policy_change()),
+    "plan-policy.txt": lambda: plan_text(plan_changes()[:1], Style(), policy=policy_change()),
+    "plan-policy.json": lambda: plan_json(plan_changes()[:1], Style(), policy=policy_change()),
     "plan.md": lambda: plan_markdown(plan_changes(), Style()),
     "plan.txt": lambda: plan_text(plan_changes(), Style()),
     "plan.json": lambda: plan_json(plan_changes(), Style()),

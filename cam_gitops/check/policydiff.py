@@ -74,6 +74,7 @@ class PolicyDiff:
     rules: tuple[RuleDelta, ...] = ()
     entries: tuple[EntryDelta, ...] = ()
     overrides: tuple[tuple[str, str], ...] = ()  # (change, paths) for overrides added or removed
+    path: str = "policy.yaml"  # the policy file, as findings name it
 
     @property
     def empty(self) -> bool:
@@ -110,7 +111,7 @@ def diff_policies(before: Policy, after: Policy) -> PolicyDiff:
             overrides.append(("removed", ", ".join(paths)))
             base = {rule: after.rules.get(rule) for rule in override.rules}
             rules += _rule_deltas(f"override {', '.join(paths)}", override.rules, base)
-    return PolicyDiff(tuple(rules), tuple(_entry_deltas(before, after)), tuple(sorted(overrides)))
+    return PolicyDiff(tuple(rules), tuple(_entry_deltas(before, after)), tuple(sorted(overrides)), after.path)
 
 
 def _rule_deltas(scope: str, before: Mapping[str, Any], after: Mapping[str, Any]) -> list[RuleDelta]:

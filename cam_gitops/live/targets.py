@@ -69,6 +69,12 @@ class Targets:
     today: dt.date = field(default_factory=dt.date.today)
     policy_diff: PolicyDiff | None = None  # with a base revision where policy.yaml differs
 
+    def policy_view(self) -> PolicyDiff | None:
+        """The policy diff, naming the policy file as the user reads it."""
+        if self.policy_diff is None:
+            return None
+        return dataclasses.replace(self.policy_diff, path=self.project.shown(self.policy_diff.path))
+
     def project_view_check(self) -> CheckOutcome:
         """The check outcome with paths as the user reads them."""
         result = dataclasses.replace(self.check.result, findings=self.project_view(self.check.result.findings))

@@ -5,7 +5,7 @@ Adding a format is one function and one entry in CHECK_REPORTERS. Nothing here p
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -90,32 +90,28 @@ def check_json(result: CheckResult, style: Style) -> str:
     return json_text(payload)
 
 
-def sarif_report(findings: list[Finding], extra_rules: Mapping[str, RuleInfo] | None = None) -> dict[str, Any]:
+def sarif_report(
+    findings: list[Finding],
+    extra_rules: Mapping[str, RuleInfo] | None = None,
+    suppressed: Sequence[Finding] = (),
+) -> dict[str, Any]:
     """A SARIF 2.1.0 log with one run, a rule entry per known rule id and a result per finding.
 
-    extra_rules documents rule ids beyond RULES (the plan's, for instance).
+    extra_rules documents rule ids beyond RULES (the plan's, for instance). suppressed findings
+    (covered by a waiver in policy.yaml) are results too, with a `suppressions` entry, so code
+    scanning shows them as dismissed instead of never knowing them.
     """
     known = {**RULES, **(extra_rules or {})}
-    rule_ids = sorted(set(known) | {f.rule for f in findings})
+    rule_ids = sorted(set(known) | {f.rule for f in [*findings, *suppressed]})
     index = {rule_id: i for i, rule_id in enumerate(rule_ids)}
     rules = [_sarif_rule(rule_id, known.get(rule_id)) for rule_id in rule_ids]
-    results = [
-        {
-            "ruleId": f.rule,
-            "ruleIndex": index[f.rule],
-            "level": f.severity.value,
-            "message": {"text": sarif_text(f.message)},
-            "locations": [
-                {
-                    "physicalLocation": {
-                        "artifactLocation": {"uri": sarif_uri(f.path), "uriBaseId": "%SRCROOT%"},
-                        "region": {"startLine": f.position.line, "startColumn": f.position.column},
-                    }
-                }
-            ],
-        }
-        for f in findings
-    ]
+    results = [_sarif_result(f, index) for f in findings]
+    for finding in suppressed:
+        result = _sarif_result(finding, index)
+        result["suppressions"] = [
+            {"kind": "external", "status": "accepted", "justification": "waived in policy.yaml (see its waivers)"}
+        ]
+        results.append(result)
     run = {
         "tool": {
             "driver": {
@@ -129,6 +125,23 @@ def sarif_report(findings: list[Finding], extra_rules: Mapping[str, RuleInfo] | 
         "results": results,
     }
     return {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}
+
+
+def _sarif_result(finding: Finding, index: Mapping[str, int]) -> dict[str, Any]:
+    return {
+        "ruleId": finding.rule,
+        "ruleIndex": index[finding.rule],
+        "level": finding.severity.value,
+        "message": {"text": sarif_text(finding.message)},
+        "locations": [
+            {
+                "physicalLocation": {
+                    "artifactLocation": {"uri": sarif_uri(finding.path), "uriBaseId": "%SRCROOT%"},
+                    "region": {"startLine": finding.position.line, "startColumn": finding.position.column},
+                }
+            }
+        ],
+    }
 
 
 def sarif_uri(path: str) -> str:
@@ -157,8 +170,8 @@ def _sarif_rule(rule_id: str, info: RuleInfo | None) -> dict[str, Any]:
 
 
 def check_sarif(result: CheckResult, style: Style) -> str:
-    """SARIF report of a check."""
-    return json_text(sarif_report(result.findings))
+    """SARIF report of a check; waived findings are suppressed results."""
+    return json_text(sarif_report(result.findings, suppressed=result.waived_findings))
 
 
 def github_annotation(finding: Finding) -> str:

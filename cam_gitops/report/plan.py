@@ -11,6 +11,7 @@ from typing import Any, Protocol
 
 from cam_gitops.check.catalog import RuleInfo
 from cam_gitops.check.checker import CheckResult
+from cam_gitops.check.policydiff import PolicyDiff
 from cam_gitops.findings import Finding, Position, Severity
 from cam_gitops.live.plan import (
     CANNOT_UNSET,
@@ -35,6 +36,7 @@ from cam_gitops.report.escape import (
     md_inline,
     terminal,
 )
+from cam_gitops.report.policy import policy_dict, policy_findings, policy_markdown, policy_text
 
 PATCH_NOTE = (
     "Fields a file leaves out keep their live value: UpdateConfiguredAudienceModel is a PATCH and cannot unset a field."
@@ -116,9 +118,9 @@ def notes(change: Change, show: Callable[[str], str] = terminal) -> list[str]:
     return lines
 
 
-def plan_text(changes: Sequence[Change], style: Style, title: str = "Plan") -> str:
+def plan_text(changes: Sequence[Change], style: Style, title: str = "Plan", policy: PolicyDiff | None = None) -> str:
     """Plan as text: one block per model, field diffs indented, summary last; values escaped (terminal)."""
-    lines: list[str] = []
+    lines: list[str] = policy_text(policy)
     for change in changes:
         model = terminal(short_arn(change.arn))
         head = f"{_SYMBOLS[change.action]} {terminal(_label(change))}  [{model}]  {change.action}"
@@ -167,7 +169,9 @@ def change_dict(change: Change) -> dict[str, Any]:
     }
 
 
-def plan_json(changes: Sequence[Change], style: Style, title: str = "cam-gitops plan") -> str:
+def plan_json(
+    changes: Sequence[Change], style: Style, title: str = "cam-gitops plan", policy: PolicyDiff | None = None
+) -> str:
     """Plan as {"changes": [...], "summary": {...}}: values as they are, written by json_text."""
     summary = summarize(changes)
     payload = {
@@ -181,6 +185,7 @@ def plan_json(changes: Sequence[Change], style: Style, title: str = "cam-gitops 
             "unmanaged": summary.unmanaged,
             "ignored": summary.ignored,
         },
+        "policy": policy_dict(policy),
     }
     return json_text(payload)
 
@@ -208,13 +213,16 @@ _ICONS = {
 }
 
 
-def plan_markdown(changes: Sequence[Change], style: Style, title: str = "cam-gitops plan") -> str:
+def plan_markdown(
+    changes: Sequence[Change], style: Style, title: str = "cam-gitops plan", policy: PolicyDiff | None = None
+) -> str:
     """Plan as a compact PR comment: summary, table, and per-model details folded away.
 
     Always under MARKDOWN_LIMIT characters: beyond MARKDOWN_TABLE_ROWS rows the table says how
     many more there are, and details that do not fit are left to the full plan artifact.
     """
     out = [MARKDOWN_MARKER, f"### {title}", "", "**" + ", ".join(summary_parts(changes)) + "**", ""]
+    out += policy_markdown(policy)
     if changes:
         out += ["| | model file | model | action |", "|---|---|---|---|"]
         size = sum(len(line) + 1 for line in out)
@@ -316,6 +324,12 @@ PLAN_RULES: dict[str, RuleInfo] = {
             False,
         ),
         RuleInfo(
+            "plan-policy-loosened",
+            "policy.yaml changed in a way that may admit models the base policy refused.",
+            "Have privacy review approve the change, or revert it.",
+            False,
+        ),
+        RuleInfo(
             "plan-retarget",
             "A file's configuredAudienceModelArn changed: it now manages another model.",
             "Check the new ARN; the old model is no longer managed by any file.",
@@ -343,21 +357,31 @@ def change_findings(changes: Sequence[Change]) -> list[Finding]:
     return findings
 
 
-def plan_github(changes: Sequence[Change], style: Style, title: str = "cam-gitops plan") -> str:
+def plan_github(
+    changes: Sequence[Change], style: Style, title: str = "cam-gitops plan", policy: PolicyDiff | None = None
+) -> str:
     """Plan as GitHub workflow annotations, then the summary line."""
-    annotations = "".join(github_annotation(f) + "\n" for f in change_findings(changes))
+    findings = [*policy_findings(policy), *change_findings(changes)]
+    annotations = "".join(github_annotation(f) + "\n" for f in findings)
     return annotations + lines_text([plan_summary_line(changes)])
 
 
-def plan_sarif(changes: Sequence[Change], style: Style, title: str = "cam-gitops plan") -> str:
-    """Plan errors and pending updates as SARIF results."""
-    return json_text(sarif_report(change_findings(changes), PLAN_RULES))
+def plan_sarif(
+    changes: Sequence[Change], style: Style, title: str = "cam-gitops plan", policy: PolicyDiff | None = None
+) -> str:
+    """Plan errors, pending updates and policy loosening as SARIF results; waived findings as
+    suppressed results."""
+    waived = [f for c in changes for f in c.waived]
+    findings = [*policy_findings(policy), *change_findings(changes)]
+    return json_text(sarif_report(findings, PLAN_RULES, suppressed=waived))
 
 
 class PlanReporter(Protocol):
     """A plan reporter: changes and style in, text out; title names the run (plan or drift)."""
 
-    def __call__(self, changes: Sequence[Change], style: Style, title: str = ...) -> str: ...
+    def __call__(
+        self, changes: Sequence[Change], style: Style, title: str = ..., policy: PolicyDiff | None = ...
+    ) -> str: ...
 
 
 PLAN_REPORTERS: dict[str, PlanReporter] = {

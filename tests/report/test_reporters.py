@@ -147,9 +147,12 @@ def test_plan_sarif_validates_with_plan_rules(sarif_validator: Any) -> None:
     log = json.loads(plan_sarif(changes, Style()))
     assert_valid_sarif(sarif_validator, log)
     (run,) = log["runs"]
-    results = run["results"]
+    suppressed = [r for r in run["results"] if r.get("suppressions")]
+    results = [r for r in run["results"] if not r.get("suppressions")]
     # Every change but the no-op is reported; updates are warnings, errors and cannot-unset are errors.
     assert len(results) == len([c for c in changes if c.action != "no-op"])
+    # a waived finding is carried, marked as suppressed, never dropped
+    assert [(r["ruleId"], r["suppressions"][0]["kind"]) for r in suppressed] == [("require-description", "external")]
     by_path = {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]: r for r in results}
     spring = by_path["models/retail/spring.yaml"]
     assert (spring["ruleId"], spring["level"]) == ("plan-update", "warning")
