@@ -92,5 +92,25 @@ RULES: dict[str, RuleInfo] = {
             "audience-size-ascending", "audienceSizeBins must be strictly ascending.", "audience-size-ascending: true"
         ),
         RuleInfo("require-description", "description must be set and not blank.", "require-description: true"),
+        RuleInfo(
+            "required-tags",
+            "The model must carry these tags, with values as the rule says.",
+            "required-tags: {team: {}, owner: {pattern: '^[a-z][a-z0-9-]*$'}, env: {values: [prod, test]}}",
+        ),
+        RuleInfo(
+            "allowed-principals",
+            "A resource policy may grant only these principals; a wildcard principal is refused unless listed.",
+            "allowed-principals: ['111122223333', 'arn:aws:iam::111122223333:role/partner-*']",
+        ),
+        RuleInfo(
+            "allowed-actions",
+            "A resource policy may allow only these actions.",
+            "allowed-actions: ['cleanrooms-ml:GetConfiguredAudienceModel', 'cleanrooms-ml:StartAudience*']",
+        ),
+        RuleInfo(
+            "require-resource-policy",
+            "The model must have a resource policy.",
+            "require-resource-policy: true",
+        ),
     )
 }

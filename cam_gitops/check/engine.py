@@ -11,10 +11,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from cam_gitops.check.rules import CHECKS, Violation
+from cam_gitops.check.rules import CHECKS, DEFAULTS
+from cam_gitops.check.violation import Violation
 from cam_gitops.findings import Finding, Position, error
 from cam_gitops.loader import DocPath
-from cam_gitops.model import UPDATABLE_FIELDS, ModelSpec
+from cam_gitops.model import BESIDE_FIELDS, UPDATABLE_FIELDS, ModelSpec
 
 LIVE_VALUE_POSITION = Position(1, 1)
 
@@ -22,7 +23,7 @@ LIVE_VALUE_POSITION = Position(1, 1)
 def _violations(model: ModelSpec, rules: Mapping[str, Any]) -> list[tuple[str, Violation]]:
     """Every configured rule on a model; a rule that crashes becomes a violation."""
     found: list[tuple[str, Violation]] = []
-    for rule_id, value in rules.items():
+    for rule_id, value in {**DEFAULTS, **rules}.items():
         check = CHECKS.get(rule_id)
         if check is None:
             continue
@@ -42,15 +43,20 @@ def apply_rules(model: ModelSpec, rules: Mapping[str, Any]) -> list[Finding]:
 
 
 def effective_model(model: ModelSpec, live: Mapping[str, Any]) -> ModelSpec:
-    """The model as it will be after the update: live values for the fields the file leaves out."""
+    """The model as it will be after the update: live values for the fields the file leaves out
+    (tags and the resource policy too, when the live model has them and the file does not)."""
     merged = {key: live[key] for key in UPDATABLE_FIELDS if key in live and live[key] is not None}
     merged.update(model.desired)
-    return ModelSpec(source=model.source, arn=model.arn, desired=merged)
+    beside = {key: live[key] for key in BESIDE_FIELDS if key in live}
+    beside.update(model.beside)
+    return ModelSpec(source=model.source, arn=model.arn, desired=merged, beside=beside)
 
 
 def live_only_fields(model: ModelSpec, live: Mapping[str, Any]) -> tuple[tuple[str, Any], ...]:
-    """(field, live value) of every updatable field the file does not set."""
-    return tuple((key, live[key]) for key in UPDATABLE_FIELDS if key not in model.desired and live.get(key) is not None)
+    """(field, live value) of every field the file does not set that the live model has."""
+    fields = [(key, live[key]) for key in UPDATABLE_FIELDS if key not in model.desired and live.get(key) is not None]
+    fields += [(key, live[key]) for key in BESIDE_FIELDS if key not in model.beside and live.get(key) is not None]
+    return tuple(fields)
 
 
 def effective_findings(model: ModelSpec, live: Mapping[str, Any], rules: Mapping[str, Any]) -> list[Finding]:

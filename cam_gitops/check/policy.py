@@ -63,6 +63,15 @@ class Policy:
     overrides: tuple[Override, ...] = ()
     waivers: tuple[Waiver, ...] = ()
     ignore_unmanaged: tuple[IgnoredModel, ...] = ()
+    unmanaged_tag_keys: tuple[str, ...] = ()  # globs of tag keys left to others
+
+    def owns_tag(self, key: str) -> bool:
+        """Whether a file that manages its tags owns this tag key (aws: keys are AWS's own)."""
+        from cam_gitops.check.globs import BLANKS, glob_to_matcher
+
+        if key.lower().startswith("aws:"):
+            return False
+        return not any(glob_to_matcher(glob, never=BLANKS)(key) for glob in self.unmanaged_tag_keys)
 
     def rules_for(self, model_path: str) -> dict[str, Any]:
         """The rule values in force for one model file, overrides applied in order."""
@@ -155,6 +164,7 @@ def _build(document: SourceDocument) -> Policy:
         overrides=overrides,
         waivers=waivers,
         ignore_unmanaged=ignored,
+        unmanaged_tag_keys=tuple(data.get("unmanaged-tag-keys", [])),
     )
 
 
@@ -183,6 +193,93 @@ def _semantic_problems(document: SourceDocument) -> list[Finding]:
     for where, rules in blocks:
         problems += _range_problems(document, where, rules)
     return problems
+
+
+def pattern_problem(pattern: str) -> str | None:
+    """Why a policy's regular expression cannot be used, or None.
+
+    Refused: what does not compile, and a repeat inside a repeated group or alternation
+    (`(a+)+`, `(a|a)*`), which can take exponential time on a short value: a tag value is
+    hostile input too."""
+    import importlib
+    import re
+
+    # the parser of re itself, so the pattern is judged as re will run it (re._parser from 3.11)
+    try:
+        sre_parse: Any = importlib.import_module("re._parser")
+    except ImportError:  # Python 3.10
+        sre_parse = importlib.import_module("sre_parse")
+
+    try:
+        re.compile(pattern)
+        parsed = sre_parse.parse(pattern)
+    except (re.error, RecursionError, OverflowError) as exc:
+        return f"is not a valid regular expression ({exc}); fix it"
+    if _nested_repeat(list(parsed.data), inside=False):
+        return (
+            "repeats a group that itself repeats or alternates, which can take exponential time on some "
+            "values; write it without nested repeats"
+        )
+    return None
+
+
+def _nested_repeat(items: list[Any], inside: bool) -> bool:
+    """Whether a parsed pattern repeats something that can match the same text in more than one
+    way. A repeated group that starts with a literal its inner repeats cannot match (the `-`
+    of `[a-z]+(-[a-z]+)*`) is a delimiter: each repetition starts at one place, so it is safe."""
+    for op, value in items:
+        name = str(op)
+        if name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
+            _, high, sub = value
+            body = list(sub)
+            if inside or (high != 1 and not _delimited(body) and _nested_repeat(body, inside=True)):
+                return True
+        elif name in ("SUBPATTERN", "BRANCH") and _inner_repeat(name, value, inside):
+            return True
+    return False
+
+
+def _inner_repeat(name: str, value: Any, inside: bool) -> bool:
+    if name == "SUBPATTERN":
+        return _nested_repeat(list(value[-1]), inside)
+    return inside or any(_nested_repeat(list(branch), inside) for branch in value[1])
+
+
+def _delimited(body: list[Any]) -> bool:
+    """A group body that starts with a literal character none of its repeats can match."""
+    if len(body) == 1 and str(body[0][0]) == "SUBPATTERN":
+        body = list(body[0][1][-1])
+    if not body or str(body[0][0]) != "LITERAL":
+        return False
+    first = body[0][1]
+    for op, value in body[1:]:
+        name = str(op)
+        if name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
+            inner = list(value[2])
+            if len(inner) != 1 or not _excludes(inner[0], first):
+                return False
+        elif name not in ("LITERAL", "IN"):
+            return False
+    return True
+
+
+def _excludes(item: Any, char: int) -> bool:
+    """Whether one parsed item (a literal or a simple class) can never match the character."""
+    op, value = item
+    name = str(op)
+    if name == "LITERAL":
+        return bool(value != char)
+    if name != "IN":
+        return False
+    for member_op, member in value:
+        member_name = str(member_op)
+        if member_name == "LITERAL" and member == char:
+            return False
+        if member_name == "RANGE" and member[0] <= char <= member[1]:
+            return False
+        if member_name not in ("LITERAL", "RANGE"):
+            return False
+    return True
 
 
 def _broad_globs(document: SourceDocument) -> list[Finding]:
@@ -220,6 +317,17 @@ def _broad_globs(document: SourceDocument) -> list[Finding]:
 
 def _range_problems(document: SourceDocument, where: tuple[str | int, ...], rules: Mapping[str, Any]) -> list[Finding]:
     problems: list[Finding] = []
+    for key, spec in (rules.get("required-tags") or {}).items():
+        problem = pattern_problem(spec["pattern"]) if "pattern" in spec else None
+        if problem:
+            problems.append(
+                error(
+                    document.path,
+                    document.locate((*where, "required-tags", key, "pattern")),
+                    "policy",
+                    f"required-tags {key} pattern {problem}",
+                )
+            )
     size = rules.get("audience-size", {})
     for low, high in (("min-bin", "max-bin"), ("min-percentage", "max-percentage")):
         if low in size and high in size and size[low] > size[high]:

@@ -8,11 +8,17 @@ be after the update.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from cam_gitops.check.globs import BLANKS, glob_to_matcher
+from cam_gitops.check.rules_beside import (
+    allowed_actions,
+    allowed_principals,
+    require_resource_policy,
+    required_tags,
+)
+from cam_gitops.check.violation import RuleCheck, Violation, is_int, shown
 from cam_gitops.loader import DocPath
 from cam_gitops.model import ModelSpec, parse_arn
 
@@ -24,17 +30,6 @@ MODEL_ARN: DocPath = ("configuredAudienceModelArn",)
 AUDIENCE_MODEL_ARN: DocPath = ("audienceModelArn",)
 
 
-@dataclass(frozen=True)
-class Violation:
-    """What a rule found wrong, and at which field (() for the model as a whole)."""
-
-    field: DocPath
-    message: str
-
-
-RuleCheck = Callable[[ModelSpec, Any], Iterator[Violation]]
-
-
 def min_matching_seed_size(model: ModelSpec, minimum: int) -> Iterator[Violation]:
     """minMatchingSeedSize is present and at least the minimum."""
     value = model.get("minMatchingSeedSize")
@@ -44,10 +39,10 @@ def min_matching_seed_size(model: ModelSpec, minimum: int) -> Iterator[Violation
             f"minMatchingSeedSize is not set; policy requires at least {minimum} "
             "(left out, the live value stays whatever it is)",
         )
-    elif not _is_int(value) or value < minimum:
+    elif not is_int(value) or value < minimum:
         yield Violation(
             ("minMatchingSeedSize",),
-            f"minMatchingSeedSize is {_shown(value)}; policy requires at least {minimum}",
+            f"minMatchingSeedSize is {shown(value)}; policy requires at least {minimum}",
         )
 
 
@@ -58,9 +53,9 @@ def allowed_s3_prefixes(model: ModelSpec, prefixes: list[str]) -> Iterator[Viola
         return
     problem = s3_uri_problem(uri) if isinstance(uri, str) else "is not a string"
     if problem:
-        yield Violation(S3_URI, f"s3Uri {_shown(uri)} {problem}")
+        yield Violation(S3_URI, f"s3Uri {shown(uri)} {problem}")
     elif not any(s3_under_prefix(uri, prefix) for prefix in prefixes):
-        yield Violation(S3_URI, f"s3Uri {_shown(uri)} is not under an allowed prefix; allowed: {', '.join(prefixes)}")
+        yield Violation(S3_URI, f"s3Uri {shown(uri)} is not under an allowed prefix; allowed: {', '.join(prefixes)}")
 
 
 def _s3_parts(uri: str) -> tuple[str, list[str]]:
@@ -113,7 +108,7 @@ def _not_an_arn(path: DocPath, value: Any, what: str) -> Violation:
     kinds = {path: f"{service}:{kind}" for path, service, kind in ARN_FIELDS}
     return Violation(
         path,
-        f"{path[-1]} {_shown(value)} is not a valid {kinds[path]} ARN "
+        f"{path[-1]} {shown(value)} is not a valid {kinds[path]} ARN "
         f"(arn:partition:service:region:account:type/id); cannot check its {what}",
     )
 
@@ -162,13 +157,13 @@ def allowed_shared_audience_metrics(model: ModelSpec, allowed: list[str]) -> Ite
     if values is None:
         return
     if not isinstance(values, list):
-        yield Violation(("sharedAudienceMetrics",), f"sharedAudienceMetrics {_shown(values)} is not a list")
+        yield Violation(("sharedAudienceMetrics",), f"sharedAudienceMetrics {shown(values)} is not a list")
         return
     for index, value in enumerate(values):
         if value not in allowed:
             yield Violation(
                 ("sharedAudienceMetrics", index),
-                f"sharedAudienceMetrics {_shown(value)} is not allowed; allowed: {', '.join(allowed)}",
+                f"sharedAudienceMetrics {shown(value)} is not allowed; allowed: {', '.join(allowed)}",
             )
 
 
@@ -178,13 +173,13 @@ def audience_size(model: ModelSpec, limits: Mapping[str, Any]) -> Iterator[Viola
     bins = model.get(*BINS)
     if size_type is None or bins is None:
         return
-    if not isinstance(bins, list) or not all(_is_int(b) for b in bins):
-        yield Violation(BINS, f"audienceSizeBins {_shown(bins)} is not a list of integers")
+    if not isinstance(bins, list) or not all(is_int(b) for b in bins):
+        yield Violation(BINS, f"audienceSizeBins {shown(bins)} is not a list of integers")
         return
     allowed_types = limits.get("allowed-types")
     if allowed_types is not None and size_type not in allowed_types:
         yield Violation(
-            SIZE_TYPE, f"audienceSizeType {_shown(size_type)} is not allowed; allowed: {', '.join(allowed_types)}"
+            SIZE_TYPE, f"audienceSizeType {shown(size_type)} is not allowed; allowed: {', '.join(allowed_types)}"
         )
     max_bins = limits.get("max-bins")
     if max_bins is not None and len(bins) > max_bins:
@@ -196,14 +191,14 @@ def audience_size(model: ModelSpec, limits: Mapping[str, Any]) -> Iterator[Viola
             allowed = f"{low if low is not None else 1}..{high if high is not None else 'max'}"
             yield Violation(
                 (*BINS, index),
-                f"{_shown(size_type)} bin {value} is outside the allowed range {allowed} ({low_key}/{high_key})",
+                f"{shown(size_type)} bin {value} is outside the allowed range {allowed} ({low_key}/{high_key})",
             )
 
 
 def audience_size_ascending(model: ModelSpec, enabled: bool) -> Iterator[Violation]:
     """audienceSizeBins are strictly ascending."""
     bins = model.get(*BINS) or []
-    if not enabled or not isinstance(bins, list) or not all(_is_int(b) for b in bins):
+    if not enabled or not isinstance(bins, list) or not all(is_int(b) for b in bins):
         return
     for index in range(1, len(bins)):
         if bins[index] <= bins[index - 1]:
@@ -233,17 +228,12 @@ CHECKS: dict[str, RuleCheck] = {
     "audience-size": audience_size,
     "audience-size-ascending": audience_size_ascending,
     "require-description": require_description,
+    "required-tags": required_tags,
+    "allowed-principals": allowed_principals,
+    "allowed-actions": allowed_actions,
+    "require-resource-policy": require_resource_policy,
 }
 
-
-def _is_int(value: Any) -> bool:
-    return type(value) is int
-
-
-def _shown(value: Any, limit: int = 80) -> str:
-    """A value as messages quote it: JSON-like, control characters escaped, bounded length."""
-    import json
-
-    text = json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else value
-    text = "".join(char if char.isprintable() else f"\\u{ord(char):04x}" for char in text)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+# Rules in force even when policy.yaml does not name them, with the value they run with: a
+# wildcard principal in a resource policy is refused unless allowed-principals allows "*".
+DEFAULTS: dict[str, Any] = {"allowed-principals": None}

@@ -110,7 +110,12 @@ def test_policy_patterns_are_whole_value_matches(case: str, rules: dict[str, Any
 
 def _patterns(node: Any) -> list[str]:
     if isinstance(node, dict):
-        return [p for key, child in node.items() for p in ([child] if key == "pattern" else _patterns(child))]
+        # a "pattern" keyword holds a string; a property called pattern (required-tags) a schema
+        return [
+            p
+            for key, child in node.items()
+            for p in ([child] if key == "pattern" and isinstance(child, str) else _patterns(child))
+        ]
     if isinstance(node, list):
         return [p for child in node for p in _patterns(child)]
     return []
