@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from cam_gitops.live.apply import ApplyResult
 from cam_gitops.report.check import Style
@@ -21,7 +22,7 @@ def apply_text(results: Sequence[ApplyResult], style: Style) -> str:
     """A per-model table and a summary line."""
     width = max([len(r.path) for r in results] + [10])
     lines = [f"{'model file':<{width}}  {'result':<12}  detail", f"{'-' * width}  {'-' * 12}  ------"]
-    colors = {"applied": "green", "failed": "red", "refused": "red", "no-op": None}
+    colors = {"applied": "green", "failed": "red", "refused": "red", "unknown": "red", "no-op": None}
     for r in results:
         detail = r.error or ", ".join(d.field for d in r.diff)
         painted = style.paint(f"{r.result:<12}", colors.get(r.result))
@@ -34,29 +35,32 @@ def apply_text(results: Sequence[ApplyResult], style: Style) -> str:
 def apply_summary_line(results: Sequence[ApplyResult]) -> str:
     """`Apply: 2 applied, 3 unchanged, 1 failed.`"""
     counts = Counter(r.result for r in results)
-    order = ["applied", "would-update", "no-op", "unmanaged", "refused", "failed"]
+    order = ["applied", "would-update", "no-op", "unmanaged", "refused", "failed", "unknown", "not-started"]
     names = {"no-op": "unchanged"}
     parts = [f"{counts[k]} {names.get(k, k)}" for k in order if counts.get(k)]
     return "Apply: " + (", ".join(parts) if parts else "nothing to do") + "."
 
 
-def apply_json(results: Sequence[ApplyResult], style: Style) -> str:
-    """The per-model JSON report: {"results": [...], "summary": {...}}."""
+def result_json(r: ApplyResult) -> dict[str, Any]:
+    """One model's entry in the JSON report (and a line of the apply journal)."""
+    return {
+        "path": r.path or None,
+        "arn": r.arn,
+        "result": r.result,
+        "diff": diff_dict(r.diff),
+        "error": r.error,
+        "attempts": r.attempts,
+    }
+
+
+def apply_json(results: Sequence[ApplyResult], style: Style, stopped: str | None = None) -> str:
+    """The per-model JSON report: {"results": [...], "summary": {...}, "failed", "stopped"}."""
     counts = dict(Counter(r.result for r in results))
     payload = {
-        "results": [
-            {
-                "path": r.path or None,
-                "arn": r.arn,
-                "result": r.result,
-                "diff": diff_dict(r.diff),
-                "error": r.error,
-                "attempts": r.attempts,
-            }
-            for r in results
-        ],
+        "results": [result_json(r) for r in results],
         "summary": counts,
         "failed": any(r.failed for r in results),
+        "stopped": stopped,
     }
     return json.dumps(payload, indent=2, ensure_ascii=False) + "\n"
 
