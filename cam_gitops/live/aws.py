@@ -28,6 +28,7 @@ SERVICE = "cleanroomsml"
 # AWS Clean Rooms, with the same regions); the parent service's list stands in for it.
 REGION_SOURCES = (SERVICE, "cleanrooms")
 USER_AGENT = "cam-gitops"
+STOPPED = "Stopped"  # the code of AwsError for a call the stopping run did not send
 
 # botocore's standard and adaptive modes wait rand(0, 1) * min(0.05 * 2**i, 20) seconds before
 # retry i+1 of an error that is not throttling (a timeout, a dropped connection, a 5xx).
@@ -88,7 +89,7 @@ class Stopped(AwsError):
     `sent` says an earlier attempt of the same call had already been sent."""
 
     def __init__(self, reason: str, attempts: int) -> None:
-        super().__init__("Stopped", f"not sent: {reason}", attempts=attempts, outcome_unknown=attempts > 0)
+        super().__init__(STOPPED, f"not sent: {reason}", attempts=attempts, outcome_unknown=attempts > 0)
         self.reason = reason
         self.sent = attempts > 0
 

@@ -31,8 +31,9 @@ from cam_gitops.live.apply import (
 )
 from cam_gitops.live.apply import internal_error as apply_internal_error
 from cam_gitops.live.apply import not_started as apply_not_started
-from cam_gitops.live.aws import AwsError, CleanRoomsML, RetrySettings, make_session
+from cam_gitops.live.aws import STOPPED, AwsError, CleanRoomsML, RetrySettings, make_session
 from cam_gitops.live.parallel import ERROR, IN_FLIGHT, Stop, Unfinished, run_parallel, stop_on_signals
+from cam_gitops.live.plan import ERROR as ERROR_ACTION
 from cam_gitops.live.plan import Change, error_change, summarize
 from cam_gitops.live.planner import plan_target
 from cam_gitops.live.targets import Target, Targets
@@ -99,12 +100,20 @@ def plan_targets(targets: Targets, accounts: Accounts, concurrency: int, stop: S
             return error_change(target.path, target.arn, f"{NOT_READ}: no answer before {why.reason}")
         return error_change(target.path, target.arn, f"{NOT_READ}: {why.reason}")
 
+    stop = stop or Stop()
+
+    def plan(target: Target) -> Change:
+        change = plan_target(target, accounts, targets.policy, targets.today)
+        if change.action == ERROR_ACTION and (change.error or "").startswith(f"{STOPPED}: "):
+            return error_change(target.path, target.arn, f"{NOT_READ}: {stop.reason() or 'the run stopped'}")
+        return change
+
     changes = run_parallel(
         targets.targets,
-        lambda t: plan_target(t, accounts, targets.policy, targets.today),
+        plan,
         concurrency,
         fallback=unplanned,
-        stop=stop or Stop(),
+        stop=stop,
     )
     return sorted([*changes, *targets.unmanaged], key=lambda c: (c.path, c.arn))
 

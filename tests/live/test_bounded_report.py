@@ -75,10 +75,13 @@ def _updated(server: EmulatorServer) -> set[str]:
     return {r.arn for r in server.requests if r.operation == UPDATE and r.arn}
 
 
-def _assert_truthful(results: Mapping[str, Mapping[str, Any]], server: EmulatorServer, count: int) -> None:
-    """Every model is reported, and what the report says matches what the emulator saw."""
+def _assert_truthful(
+    results: Mapping[str, Mapping[str, Any]], server: EmulatorServer, count: int, held: frozenset[str] = frozenset()
+) -> None:
+    """Every model is reported, and what the report says matches what the emulator saw (an update
+    the emulator still holds is not in its log yet)."""
     assert sorted(results) == [f"models/cam-{i}.yaml" for i in range(count)]
-    updated = _updated(server)
+    updated = _updated(server) | held
     for i in range(count):
         entry = results[f"models/cam-{i}.yaml"]
         if cam_arn(f"cam-{i}") in updated:
@@ -142,7 +145,7 @@ def test_an_update_in_flight_when_apply_is_told_twice_to_stop_is_unknown(
     assert results["models/cam-1.yaml"]["error"].startswith("update sent, outcome unknown: run plan")
     assert [results[f"models/cam-{i}.yaml"]["result"] for i in (2, 3)] == ["not-started", "not-started"]
     assert "models/cam-1.yaml  unknown       update sent, outcome unknown: run plan" in stdout
-    _assert_truthful(results, server, 4)
+    _assert_truthful(results, server, 4, held=frozenset({cam_arn("cam-1")}))
 
 
 def test_the_journal_keeps_what_is_known_when_apply_is_killed_outright(
@@ -244,3 +247,27 @@ def test_a_lone_surrogate_never_loses_the_report_or_the_screen(
         assert hostile_result in ("refused", "failed")  # refused by check: nothing sent
     on_screen = {r["path"]: r["result"] for r in json.loads(completed.stdout)["results"]}
     assert on_screen == {path: r["result"] for path, r in results.items()}
+
+
+def test_an_internal_error_planning_one_model_is_that_models_error(
+    tmp_path: Path, seeded_emulator: Start, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from cam_gitops.live import runs
+
+    seeded_emulator(seed=live_seed(3))
+    root = make_repo(tmp_path / "repo", {f"cam-{i}": desired(f"cam-{i}") for i in range(3)})
+    real_plan = runs.plan_target
+
+    def plan_or_fail(target: Target, *rest: Any) -> Any:
+        if target.arn == cam_arn("cam-1"):
+            raise ValueError("cannot plan this one")
+        return real_plan(target, *rest)
+
+    monkeypatch.setattr(runs, "plan_target", plan_or_fail)
+    monkeypatch.chdir(root)
+    assert cli.main(["plan", "--format", "json"]) == 1
+    changes = {c["path"]: c for c in json.loads(capsys.readouterr().out)["changes"]}
+    assert [changes[f"models/cam-{i}.yaml"]["action"] for i in range(3)] == ["update", "error", "update"]
+    assert changes["models/cam-1.yaml"]["error"] == (
+        "internal error while planning: ValueError: cannot plan this one; please report it"
+    )

@@ -152,47 +152,47 @@ def test_a_silent_service_endpoint_is_an_error_on_each_model_naming_the_endpoint
 def test_the_plan_deadline_ends_the_run_naming_the_models_not_read(
     tmp_path: Path, seeded_emulator: Start, run: Callable[..., Any]
 ) -> None:
-    seeded_emulator(seed=live_seed(10), faults=Faults(latency_ms=1000))
-    root = make_repo(tmp_path / "repo", {f"cam-{i}": desired(f"cam-{i}") for i in range(10)})
+    seeded_emulator(seed=live_seed(12), faults=Faults(latency_ms=1000))
+    root = make_repo(tmp_path / "repo", {f"cam-{i}": desired(f"cam-{i}") for i in range(12)})
     began = time.monotonic()
-    completed = run(root, "plan", "--format", "json", "--deadline", "4", "--concurrency", "1")
+    completed = run(root, "plan", "--format", "json", "--deadline", "5", "--concurrency", "1")
     elapsed = time.monotonic() - began
     assert completed.returncode == 1
     changes = json.loads(completed.stdout)["changes"]
     unread = [c["path"] for c in changes if c["action"] == "error"]
     read = [c["path"] for c in changes if c["action"] == "update"]
-    assert len(unread) >= 5 and len(read) + len(unread) == 10  # 10 reads of 1 s cannot fit in 4 s
+    assert len(unread) >= 5 and len(read) + len(unread) == 12  # 12 reads of 1 s cannot fit in 5 s
     for change in changes:
         if change["path"] in unread:
-            assert change["error"].startswith("not read: the run's deadline of 4 s was reached")
-    assert f"the run's deadline of 4 s was reached: {len(unread)} of 10 models not read: {unread[0]}" in (
+            assert change["error"].startswith("not read: the run's deadline of 5 s was reached")
+    assert f"the run's deadline of 5 s was reached: {len(unread)} of 12 models not read: {unread[0]}" in (
         completed.stderr
     )
     assert "raise --deadline" in completed.stderr
-    assert elapsed < 4 + 13 + STARTUP_S  # deadline + one attempt's grace (3 s connect + 10 s read)
+    assert elapsed < 5 + 13 + STARTUP_S  # deadline + one attempt's grace (3 s connect + 10 s read)
 
 
 def test_the_apply_deadline_stops_new_updates_and_reports_every_model(
     tmp_path: Path, seeded_emulator: Start, run: Callable[..., Any]
 ) -> None:
-    server = seeded_emulator(seed=live_seed(8), faults=Faults(latency_ms=400))
-    root = make_repo(tmp_path / "repo", {f"cam-{i}": desired(f"cam-{i}") for i in range(8)})
-    completed = run(root, "apply", "--deadline", "4", "--concurrency", "1", "--report", "r.json")
+    server = seeded_emulator(seed=live_seed(10), faults=Faults(latency_ms=400))
+    root = make_repo(tmp_path / "repo", {f"cam-{i}": desired(f"cam-{i}") for i in range(10)})
+    completed = run(root, "apply", "--deadline", "5", "--concurrency", "1", "--report", "r.json")
     assert completed.returncode == 1
     report = json.loads((root / "r.json").read_text())
     results = {r["path"]: r for r in report["results"]}
-    assert len(results) == 8
-    assert report["stopped"] == "the run's deadline of 4 s was reached"
+    assert len(results) == 10
+    assert report["stopped"] == "the run's deadline of 5 s was reached"
     updated = {r.arn for r in server.requests if r.operation == "UpdateConfiguredAudienceModel"}
-    for i in range(8):
+    for i in range(10):
         entry = results[f"models/cam-{i}.yaml"]
         assert entry["result"] in ("applied", "unknown", "not-started")
         assert (cam_arn(f"cam-{i}") in updated) == (entry["result"] != "not-started")
         if entry["result"] == "applied":
             assert server.store.get(cam_arn(f"cam-{i}"))["minMatchingSeedSize"] == 1000
     not_started = [p for p, r in results.items() if r["result"] == "not-started"]
-    assert len(not_started) >= 4  # 8 models of 3 calls of 0.4 s cannot fit in 4 s
-    assert "error: the run's deadline of 4 s was reached" in completed.stderr
+    assert len(not_started) >= 5  # 10 models of 3 calls of 0.4 s cannot fit in 5 s
+    assert "error: the run's deadline of 5 s was reached" in completed.stderr
     assert f"{len(not_started)} not started: {sorted(not_started)[0]}" in completed.stderr
     assert "run apply again to converge, or raise --deadline" in completed.stderr
     assert not (root / "r.json.jsonl").exists()
