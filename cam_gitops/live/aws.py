@@ -17,6 +17,7 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import boto3
 import botocore.exceptions
@@ -122,11 +123,16 @@ def _endpoint(function: Callable[..., Any]) -> tuple[str, str]:
     url = str(getattr(meta, "endpoint_url", "") or "")
     service_id = str(getattr(getattr(meta, "service_model", None), "service_id", "") or "")
     names = (f"AWS_ENDPOINT_URL_{service_id.upper().replace(' ', '_')}", "AWS_ENDPOINT_URL")
+    origin = None
     for name in names:
         if url and os.environ.get(name, "").rstrip("/") == url.rstrip("/"):
-            return url, f"set by {name}"
+            origin = f"set by {name}"
+            break
     region = str(getattr(meta, "region_name", "") or "")
-    return url, f"the endpoint of {service_id or 'the service'} in {region or 'the default region'}"
+    parts = urlsplit(url)
+    if "@" in parts.netloc:  # never print credentials embedded in a URL
+        url = urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+    return url, origin or f"the endpoint of {service_id or 'the service'} in {region or 'the default region'}"
 
 
 def _connection_error(exc: Exception, function: Callable[..., Any], attempts: int, settings: RetrySettings) -> AwsError:

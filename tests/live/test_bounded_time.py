@@ -110,6 +110,18 @@ def test_a_silent_call_takes_every_attempt_and_no_longer_than_the_worst_case(
     assert caught.value.outcome_unknown  # a request was sent; its answer never came
 
 
+def test_the_endpoint_named_in_an_error_never_carries_credentials(
+    silent: SilentEndpoint, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    host = silent.url.removeprefix("http://")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://user:s3cret@{host}")
+    settings = RetrySettings(max_attempts=1, read_timeout_s=0.2)
+    with pytest.raises(AwsError) as caught:
+        CleanRoomsML(make_session(settings), settings).get_model(cam_arn("cam-0"), "us-east-1")
+    assert f"no answer from {silent.url} (set by AWS_ENDPOINT_URL)" in caught.value.message
+    assert "s3cret" not in str(caught.value)
+
+
 def test_plan_against_a_silent_endpoint_fails_in_bounded_time_naming_it(
     tmp_path: Path, silent: SilentEndpoint, run: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
