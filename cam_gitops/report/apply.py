@@ -41,6 +41,12 @@ def apply_summary_line(results: Sequence[ApplyResult]) -> str:
     return "Apply: " + (", ".join(parts) if parts else "nothing to do") + "."
 
 
+ATTEMPTS_MEANING = (
+    "HTTP requests sent for UpdateConfiguredAudienceModel, botocore's retries (throttling, 5xx, "
+    "dropped connections) and ConflictException retries included; 0 when no update was sent"
+)
+
+
 def result_json(r: ApplyResult) -> dict[str, Any]:
     """One model's entry in the JSON report (and a line of the apply journal)."""
     return {
@@ -61,6 +67,7 @@ def apply_json(results: Sequence[ApplyResult], style: Style, stopped: str | None
         "summary": counts,
         "failed": any(r.failed for r in results),
         "stopped": stopped,
+        "legend": {"attempts": ATTEMPTS_MEANING},
     }
     return json.dumps(payload, indent=2, ensure_ascii=False) + "\n"
 
