@@ -15,6 +15,7 @@ from typing import Any, NoReturn
 import click
 
 from cam_gitops import __version__, exitcodes
+from cam_gitops.report.escape import terminal
 
 FORMATS_CHECK = ("text", "json", "sarif", "github")
 FORMATS_PLAN = ("text", "json", "markdown", "github", "sarif")
@@ -250,6 +251,55 @@ def _aws_options(function: Callable[..., Any]) -> Callable[..., Any]:
     return function
 
 
+# The defaults are those of cam_gitops.live.runs, kept here as literals so that `--help` (and
+# `check`, which shares this module) does not import boto3.
+CONNECT_TIMEOUT_S = 3.0
+READ_TIMEOUT_S = 10.0
+PLAN_DEADLINE_S = 300
+APPLY_DEADLINE_S = 900
+
+
+def _time_options(deadline_s: int) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Timeouts and the run's deadline, for the commands that talk to AWS."""
+
+    def decorate(function: Callable[..., Any]) -> Callable[..., Any]:
+        options = [
+            click.option(
+                "--connect-timeout",
+                "connect_timeout_s",
+                type=click.FloatRange(0.1, 300),
+                default=CONNECT_TIMEOUT_S,
+                show_default=True,
+                metavar="SECONDS",
+                help="Wait this long for a connection to AWS, per attempt.",
+            ),
+            click.option(
+                "--read-timeout",
+                "read_timeout_s",
+                type=click.FloatRange(0.1, 600),
+                default=READ_TIMEOUT_S,
+                show_default=True,
+                metavar="SECONDS",
+                help="Wait this long for AWS to answer, per attempt.",
+            ),
+            click.option(
+                "--deadline",
+                "deadline_s",
+                type=click.FloatRange(1, 86400),
+                default=deadline_s,
+                show_default=True,
+                metavar="SECONDS",
+                help="Time for the whole run: after it no new AWS call starts, and the run ends "
+                "naming the models it did not do.",
+            ),
+        ]
+        for option in reversed(options):
+            function = option(function)
+        return function
+
+    return decorate
+
+
 def _aws_settings(kwargs: dict[str, Any]) -> Any:
     from cam_gitops.live.runs import AwsSettings
 
@@ -258,6 +308,9 @@ def _aws_settings(kwargs: dict[str, Any]) -> Any:
         max_attempts=kwargs["max_attempts"],
         retry_mode=kwargs["retry_mode"],
         role_arn_template=kwargs["role_arn_template"],
+        connect_timeout_s=kwargs["connect_timeout_s"],
+        read_timeout_s=kwargs["read_timeout_s"],
+        deadline_s=kwargs["deadline_s"],
     )
 
 
@@ -315,6 +368,7 @@ def _aws_failure(exc: Exception) -> NoReturn:
 @_report_options(FORMATS_PLAN)
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 0 nothing to do, 2 changes pending, 1 errors.")
 @_aws_options
+@_time_options(PLAN_DEADLINE_S)
 def plan(
     paths: tuple[str, ...],
     changed_since: str | None,
@@ -331,18 +385,20 @@ def plan(
     Needs cleanrooms-ml:GetConfiguredAudienceModel.
     """
     from cam_gitops.live.aws import AwsError
-    from cam_gitops.live.runs import make_accounts, plan_exit_code, plan_targets
+    from cam_gitops.live.runs import make_accounts, plan_exit_code, plan_targets, unread_note
     from cam_gitops.report.check import Style
     from cam_gitops.report.plan import PLAN_REPORTERS
 
+    settings = _aws_settings(kwargs)
     fmt = _default_format(fmt)
     targets = _collect(paths, changed_since, kwargs, fmt, output, "plan")
-    settings = _aws_settings(kwargs)
+    stop = settings.stop()
     try:
-        changes = plan_targets(targets, make_accounts(settings), settings.concurrency)
+        changes = plan_targets(targets, make_accounts(settings, stop), settings.concurrency, stop)
     except AwsError as exc:
         _aws_failure(exc)
     changes = targets.project_view(changes)
+    _note(unread_note(stop, changes))
     style = Style(_use_color(kwargs["no_color"], output))
     _emit(PLAN_REPORTERS[fmt](changes, style, policy=targets.policy_view()), output)
     _exit(plan_exit_code(changes, detailed_exitcode))
@@ -374,6 +430,7 @@ def plan(
     help="Format of the final per-model table on standard output.",
 )
 @_aws_options
+@_time_options(APPLY_DEADLINE_S)
 def apply(
     paths: tuple[str, ...],
     changed_since: str | None,
@@ -403,36 +460,59 @@ def apply(
         with _usage_errors():
             stale = stale_message(Path.cwd(), require_tip)
         if stale is not None:
-            click.echo(f"cam-gitops: apply refused: {stale}", err=True)
+            _echo_err(f"cam-gitops: apply refused: {stale}")
             _exit(exitcodes.STALE)
-    from cam_gitops.live.apply import Applier
     from cam_gitops.live.aws import AwsError
-    from cam_gitops.live.runs import make_accounts, run_apply
-    from cam_gitops.report.apply import APPLY_REPORTERS, apply_json
+    from cam_gitops.live.runs import execute_apply
+    from cam_gitops.report.apply import apply_json, apply_text
     from cam_gitops.report.check import Style
 
+    settings = _aws_settings(kwargs)
+    _tolerant_stdout()
     targets = _collect(paths, changed_since, kwargs, "text", None, "apply", stop_on_findings=False)
     if targets.check.exit_code != exitcodes.OK:
         from cam_gitops.report.check import check_text
 
-        click.echo(check_text(targets.project_view_check().result, Style()), nl=False)
+        # on standard error: standard output is the results (a table, or JSON to parse)
+        click.echo(check_text(targets.project_view_check().result, Style()), nl=False, err=True)
         _echo_err("cam-gitops: check found errors: those models are refused, the others are applied")
-    settings = _aws_settings(kwargs)
     try:
-        accounts = make_accounts(settings)
-        _ = accounts.caller  # the account guard needs the caller's account before any update
-        applier = Applier(accounts, targets.policy, targets.today, dry_run=dry_run)
-        results = run_apply(targets, applier, settings.concurrency, _progress_reporter())
+        outcome = execute_apply(
+            targets, settings, dry_run=dry_run, report=report, progress=_progress_reporter(), notice=_stopping_notice
+        )
     except AwsError as exc:
         _aws_failure(exc)
-    results = targets.project_view(results)
-    if report:
-        from cam_gitops.workspace.files import write_output
+    style = Style(_use_color(kwargs["no_color"], None))
+    if fmt == "json":
+        _emit(apply_json(outcome.results, style, outcome.stopped), None)
+    else:
+        _emit(apply_text(outcome.results, style), None)
+    for warning in outcome.warnings:
+        _echo_err(f"cam-gitops: warning: {terminal(warning)}")
+    note = outcome.note()
+    if note:
+        _echo_err(f"cam-gitops: {'' if outcome.interrupted else 'error: '}{terminal(note)}")
+    code = outcome.exit_code
+    _exit(exitcodes.FINDINGS if code == exitcodes.OK and targets.check.exit_code != exitcodes.OK else code)
 
-        write_output(apply_json(results, Style()), report)
-    _emit(APPLY_REPORTERS[fmt](results, Style(_use_color(kwargs["no_color"], None))), None)
-    failed = targets.check.exit_code != exitcodes.OK or any(r.failed for r in results)
-    _exit(exitcodes.FINDINGS if failed else exitcodes.OK)
+
+def _note(text: str | None) -> None:
+    if text:
+        _echo_err(f"cam-gitops: error: {terminal(text)}")
+
+
+def _stopping_notice(reason: str) -> None:
+    _echo_err(f"cam-gitops: {terminal(reason)}: no new update starts; waiting briefly for the calls in flight")
+
+
+def _tolerant_stdout() -> None:
+    """Let the results reach the screen even when a value cannot be encoded (a lone surrogate
+    from a file or from AWS): escape it rather than lose the table after updates were sent.
+    (Standard error already escapes.)"""
+    reconfigure = getattr(sys.stdout, "reconfigure", None)
+    if reconfigure is not None:
+        with contextlib.suppress(ValueError, OSError):
+            reconfigure(errors="backslashreplace")
 
 
 def _progress_reporter() -> Callable[[int, int, Any], None]:
@@ -465,6 +545,7 @@ def _progress_reporter() -> Callable[[int, int, Any], None]:
 )
 @_report_options(FORMATS_PLAN)
 @_aws_options
+@_time_options(PLAN_DEADLINE_S)
 def drift(regions: tuple[str, ...], fmt: str | None, output: str | None, **kwargs: Any) -> None:
     """Compare every model file with AWS, and list live models no file manages.
 
@@ -476,20 +557,22 @@ def drift(regions: tuple[str, ...], fmt: str | None, output: str | None, **kwarg
     """
     from cam_gitops.live.aws import AwsError
     from cam_gitops.live.drift import unmanaged_in_accounts
-    from cam_gitops.live.runs import drift_exit_code, make_accounts, plan_targets
+    from cam_gitops.live.runs import drift_exit_code, make_accounts, plan_targets, unread_note
     from cam_gitops.report.check import Style
     from cam_gitops.report.plan import PLAN_REPORTERS
 
+    settings = _aws_settings(kwargs)
     fmt = _default_format(fmt)
     targets = _collect((), None, kwargs, fmt, output, "drift")
-    settings = _aws_settings(kwargs)
+    stop = settings.stop()
     try:
-        accounts = make_accounts(settings)
-        changes = plan_targets(targets, accounts, settings.concurrency)
+        accounts = make_accounts(settings, stop)
+        changes = plan_targets(targets, accounts, settings.concurrency, stop)
         changes += unmanaged_in_accounts(accounts, targets.targets, regions, targets.policy, targets.today)
     except AwsError as exc:
         _aws_failure(exc)
     changes = targets.project_view(changes)
+    _note(unread_note(stop, changes))
     _emit(PLAN_REPORTERS[fmt](changes, Style(_use_color(kwargs["no_color"], output)), title="cam-gitops drift"), output)
     _exit(drift_exit_code(changes))
 
@@ -506,6 +589,7 @@ def drift(regions: tuple[str, ...], fmt: str | None, output: str | None, **kwarg
     help="Output format.",
 )
 @click.option("--output", "-o", metavar="FILE", help="Write the report to FILE instead of standard output.")
+@_time_options(PLAN_DEADLINE_S)
 @_aws_options
 def explain(path: str, live: bool, fmt: str, output: str | None, **kwargs: Any) -> None:
     """Explain why a model file passes or fails, or what policy.yaml applies to.

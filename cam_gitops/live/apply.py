@@ -2,6 +2,9 @@
 
 Each model is planned again just before its update (one Get), so apply acts on live state as
 it is, and refuses a model whose state after the update would break the policy.
+
+Once an update may have been sent, a model is never reported as if nothing happened: a failure
+after that point (no answer, the run stopping, an internal error) makes it `unknown`.
 """
 
 from __future__ import annotations
@@ -15,19 +18,30 @@ from dataclasses import dataclass, field
 from cam_gitops.check.policy import Policy
 from cam_gitops.findings import Finding
 from cam_gitops.live.accounts import AccountRefused, Accounts, account_of, region_of
-from cam_gitops.live.aws import AwsError
-from cam_gitops.live.plan import NO_OP, REFUSED, UNMANAGED, UPDATE, Change, FieldChange, diff_fields
+from cam_gitops.live.aws import AwsError, Stopped
+from cam_gitops.live.plan import ERROR, NO_OP, REFUSED, UNMANAGED, UPDATE, Change, FieldChange, diff_fields
 from cam_gitops.live.planner import plan_target
 from cam_gitops.live.targets import Target
 
 APPLIED = "applied"
 FAILED = "failed"
 WOULD_UPDATE = "would-update"
+UNKNOWN = "unknown"  # an update was sent; whether it took effect is not known
+NOT_STARTED = "not-started"  # the run stopped before this model's update was sent
+
+OUTCOME_UNKNOWN = "update sent, outcome unknown: run plan"
+
+FAILING_RESULTS = frozenset({FAILED, REFUSED, UNKNOWN, NOT_STARTED})
 
 
 @dataclass(frozen=True)
 class ApplyResult:
-    """What apply did for one model."""
+    """What apply did for one model.
+
+    `attempts` counts the HTTP requests sent for UpdateConfiguredAudienceModel: botocore's
+    retries (throttling, 5xx, dropped connections) and apply's ConflictException retries
+    included; 0 when no update was sent.
+    """
 
     path: str
     arn: str
@@ -39,12 +53,33 @@ class ApplyResult:
     @property
     def failed(self) -> bool:
         """Whether this model makes the run fail."""
-        return self.result in (FAILED, REFUSED)
+        return self.result in FAILING_RESULTS
+
+
+def _never() -> str | None:
+    return None
+
+
+def _nothing(_: Target) -> None:
+    return None
+
+
+@dataclass
+class _Sending:
+    """How far one model's update got: whether an update call began, and its HTTP attempts."""
+
+    began: bool = False
+    attempts: int = 0
+    rejected: AwsError | None = None  # the last answer that said no (a conflict)
 
 
 @dataclass
 class Applier:
-    """Applies planned changes: update, read back, verify; retries conflicts a few times."""
+    """Applies planned changes: update, read back, verify; retries conflicts a few times.
+
+    `stopping` says why no new model may start (the run's deadline, a signal), or None;
+    `on_send` is told just before a model's first update is sent.
+    """
 
     accounts: Accounts
     policy: Policy | None = None
@@ -53,16 +88,33 @@ class Applier:
     conflict_retries: int = 3
     conflict_backoff_s: float = 0.25
     sleep: Callable[[float], None] = field(default=time.sleep)
+    stopping: Callable[[], str | None] = field(default=_never)
+    on_send: Callable[[Target], None] = field(default=_nothing)
 
     def apply(self, target: Target) -> ApplyResult:
         """Bring one model to the file's state and verify it; never raises."""
+        sending = _Sending()
+        try:
+            return self._apply(target, sending)
+        except Exception as exc:  # a bug must cost one model, and say whether its update went out
+            return internal_error(target, exc, sending.began, sending.attempts)
+
+    def _apply(self, target: Target, sending: _Sending) -> ApplyResult:
+        reason = self.stopping()
+        if reason is not None:
+            return not_started(target, reason)
         try:
             self.accounts.for_account(account_of(target.arn))
         except AccountRefused as exc:
             return ApplyResult(target.path, target.arn, REFUSED, (), str(exc))
+        except Stopped as exc:
+            return not_started(target, exc.reason)
         except AwsError as exc:
             return ApplyResult(target.path, target.arn, FAILED, (), f"{exc.code}: {exc.message}")
         change = plan_target(target, self.accounts, self.policy, self.today)
+        reason = self.stopping()
+        if change.action == ERROR and reason is not None:
+            return not_started(target, reason)
         if change.action == NO_OP:
             return ApplyResult(target.path, target.arn, NO_OP)
         if change.action == REFUSED:
@@ -71,35 +123,75 @@ class Applier:
             return ApplyResult(target.path, target.arn, FAILED, change.diff, change.error)
         if self.dry_run:
             return ApplyResult(target.path, target.arn, WOULD_UPDATE, change.diff)
-        return self._update(target, change)
+        return self._update(target, change, sending)
 
-    def _update(self, target: Target, change: Change) -> ApplyResult:
+    def _update(self, target: Target, change: Change, sending: _Sending) -> ApplyResult:
         client = self.accounts.for_account(account_of(target.arn))
         region = region_of(target.arn)
-        attempts = 0
+        calls = 0
         while True:
-            attempts += 1
+            calls += 1
+            if not sending.began:
+                reason = self.stopping()
+                if reason is not None:
+                    return not_started(target, reason, change.diff)
+                self.on_send(target)
+                sending.began = True
             try:
-                client.update_model(target.arn, region, dict(target.desired))
-                live = client.get_model(target.arn, region)
+                sending.attempts += client.update_model(target.arn, region, dict(target.desired))
                 break
+            except Stopped as exc:
+                sending.attempts += exc.attempts
+                return self._stopped(target, change, sending, exc)
             except AwsError as exc:
-                if exc.code == "ConflictException" and attempts <= self.conflict_retries:
-                    self.sleep(self.conflict_backoff_s * (2 ** (attempts - 1)) * random.uniform(0.5, 1.5))
+                sending.attempts += exc.attempts
+                if exc.code == "ConflictException" and calls <= self.conflict_retries:
+                    sending.rejected = exc
+                    self.sleep(self.conflict_backoff_s * (2 ** (calls - 1)) * random.uniform(0.5, 1.5))
                     continue
-                return ApplyResult(target.path, target.arn, FAILED, change.diff, f"{exc.code}: {exc.message}", attempts)
+                if exc.outcome_unknown:
+                    return self._result(
+                        target, UNKNOWN, change, f"{OUTCOME_UNKNOWN} ({exc.code}: {exc.message})", sending
+                    )
+                return self._result(target, FAILED, change, f"{exc.code}: {exc.message}", sending)
+        try:
+            live = client.get_model(target.arn, region)
+        except AwsError as exc:
+            detail = f"update accepted, reading it back failed ({exc.code}: {exc.message}): run plan"
+            return self._result(target, UNKNOWN, change, detail, sending)
         left = diff_fields(target.desired, live)
         if left:
             fields = ", ".join(c.field for c in left)
-            return ApplyResult(
-                target.path,
-                target.arn,
-                FAILED,
-                change.diff,
-                f"update accepted but read-back differs in {fields}",
-                attempts,
-            )
-        return ApplyResult(target.path, target.arn, APPLIED, change.diff, None, attempts)
+            return self._result(target, FAILED, change, f"update accepted but read-back differs in {fields}", sending)
+        return self._result(target, APPLIED, change, None, sending)
+
+    def _stopped(self, target: Target, change: Change, sending: _Sending, exc: Stopped) -> ApplyResult:
+        """The run stopped before (a retry of) the update could be sent."""
+        reason = exc.reason
+        if sending.attempts == 0:
+            return not_started(target, reason, change.diff)
+        if sending.rejected is not None and not exc.sent:
+            # Every update sent was refused (a conflict): nothing took effect.
+            error = f"{sending.rejected.code}: {sending.rejected.message} (not retried: {reason})"
+            return self._result(target, FAILED, change, error, sending)
+        return self._result(target, UNKNOWN, change, f"{OUTCOME_UNKNOWN} ({reason})", sending)
+
+    @staticmethod
+    def _result(target: Target, result: str, change: Change, error: str | None, sending: _Sending) -> ApplyResult:
+        return ApplyResult(target.path, target.arn, result, change.diff, error, sending.attempts)
+
+
+def not_started(target: Target, reason: str, diff: tuple[FieldChange, ...] = ()) -> ApplyResult:
+    """A model the run stopped before: nothing was sent for it."""
+    return ApplyResult(target.path, target.arn, NOT_STARTED, diff, f"not started: {reason}")
+
+
+def internal_error(target: Target, exc: BaseException, began: bool, attempts: int = 0) -> ApplyResult:
+    """A bug met while applying one model: that model's failure, never the run's end."""
+    what = f"internal error {type(exc).__name__}: {exc}"
+    if began:
+        return ApplyResult(target.path, target.arn, UNKNOWN, (), f"{OUTCOME_UNKNOWN} ({what})", attempts)
+    return ApplyResult(target.path, target.arn, FAILED, (), f"{what} (nothing was sent; please report it)")
 
 
 def refusal(change: Change) -> str:

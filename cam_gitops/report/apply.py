@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from cam_gitops.live.apply import ApplyResult
 from cam_gitops.report.check import Style
@@ -31,7 +32,7 @@ def apply_text(results: Sequence[ApplyResult], style: Style) -> str:
     paths = [terminal(r.path) or "(no file)" for r in results]
     width = min(max([len(p) for p in paths] + [10]), PATH_COLUMN)
     lines = [f"{'model file':<{width}}  {'result':<12}  detail", f"{'-' * width}  {'-' * 12}  ------"]
-    colors = {"applied": "green", "failed": "red", "refused": "red", "no-op": None}
+    colors = {"applied": "green", "failed": "red", "refused": "red", "unknown": "red", "no-op": None}
     for path, r in zip(paths, results, strict=True):
         painted = style.paint(f"{r.result:<12}", colors.get(r.result))
         lines.append(f"{path:<{width}}  {painted}  {_detail(r)}".rstrip())
@@ -43,29 +44,40 @@ def apply_text(results: Sequence[ApplyResult], style: Style) -> str:
 def apply_summary_line(results: Sequence[ApplyResult]) -> str:
     """`Apply: 2 applied, 3 unchanged, 1 failed.`"""
     counts = Counter(r.result for r in results)
-    order = ["applied", "would-update", "no-op", "unmanaged", "refused", "failed"]
+    order = ["applied", "would-update", "no-op", "unmanaged", "refused", "failed", "unknown", "not-started"]
     names = {"no-op": "unchanged"}
     parts = [f"{counts[k]} {names.get(k, k)}" for k in order if counts.get(k)]
     return "Apply: " + (", ".join(parts) if parts else "nothing to do") + "."
 
 
-def apply_json(results: Sequence[ApplyResult], style: Style) -> str:
-    """The per-model JSON report: {"results": [...], "summary": {...}}, values as they are (json_text)."""
+ATTEMPTS_MEANING = (
+    "HTTP requests sent for UpdateConfiguredAudienceModel, botocore's retries (throttling, 5xx, "
+    "dropped connections) and ConflictException retries included; 0 when no update was sent"
+)
+
+
+def result_json(r: ApplyResult) -> dict[str, Any]:
+    """One model's entry in the JSON report (and a line of the apply journal)."""
+    return {
+        "path": r.path or None,
+        "arn": r.arn,
+        "result": r.result,
+        "diff": diff_dict(r.diff),
+        "error": r.error,
+        "attempts": r.attempts,
+    }
+
+
+def apply_json(results: Sequence[ApplyResult], style: Style, stopped: str | None = None) -> str:
+    """The per-model JSON report: {"results": [...], "summary": {...}, "failed", "stopped"}, values as
+    they are (json_text)."""
     counts = dict(Counter(r.result for r in results))
     payload = {
-        "results": [
-            {
-                "path": r.path or None,
-                "arn": r.arn,
-                "result": r.result,
-                "diff": diff_dict(r.diff),
-                "error": r.error,
-                "attempts": r.attempts,
-            }
-            for r in results
-        ],
+        "results": [result_json(r) for r in results],
         "summary": counts,
         "failed": any(r.failed for r in results),
+        "stopped": stopped,
+        "legend": {"attempts": ATTEMPTS_MEANING},
     }
     return json_text(payload)
 

@@ -162,7 +162,7 @@ def valid_repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.mark.parametrize("value", SOME_VALUES)
 def test_an_aws_error_message_on_stderr(value: str, valid_repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    def refuse(settings: Any) -> Any:
+    def refuse(settings: Any, stop: Any = None) -> Any:
         raise AwsError("AccessDeniedException", value)
 
     monkeypatch.setattr("cam_gitops.live.runs.make_accounts", refuse)

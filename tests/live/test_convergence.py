@@ -77,7 +77,7 @@ def test_an_expired_waiver_refuses_its_model_only(tmp_path: Path, seeded_emulato
     root = make_repo(tmp_path / "repo", models, policy=policy)
     applied = run(root, "apply", "--report", "r.json")
     assert applied.returncode == 1
-    assert "[waiver-expired]" in applied.stdout
+    assert "[waiver-expired]" in applied.stderr
     results = report(root)
     assert results["models/cam-0.yaml"]["result"] == "refused"
     assert "[require-description]" in results["models/cam-0.yaml"]["error"]

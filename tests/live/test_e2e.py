@@ -182,7 +182,7 @@ def test_a_file_check_refuses_is_reported_and_the_others_are_applied(
     root = make_repo(tmp_path / "repo", {"cam-0": desired("cam-0", minMatchingSeedSize=10), "cam-1": desired("cam-1")})
     applied = run(root, "apply", "--report", "r.json")
     assert applied.returncode == 1
-    assert "models/cam-0.yaml:" in applied.stdout and "[schema]" in applied.stdout
+    assert "models/cam-0.yaml:" in applied.stderr and "[schema]" in applied.stderr
     results = {r["path"]: r for r in json.loads((root / "r.json").read_text())["results"]}
     assert results["models/cam-0.yaml"]["result"] == "refused"
     assert results["models/cam-0.yaml"]["error"].startswith("check: [schema]")
