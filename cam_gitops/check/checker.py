@@ -14,7 +14,7 @@ from cam_gitops.check.policy import Policy
 from cam_gitops.check.rules import CHECKS
 from cam_gitops.check.schema import MODEL_SCHEMA, validate
 from cam_gitops.findings import Finding, Position, Severity, error, sorted_findings, warning
-from cam_gitops.loader import load_file
+from cam_gitops.loader import SourceDocument, load_file
 from cam_gitops.model import ModelSpec, model_from_document
 from cam_gitops.workspace.layout import ModelFile
 
@@ -66,7 +66,7 @@ def check_file(model_file: ModelFile, policy: Policy, keep_model: bool = False) 
     document = loaded.document
     if document is None:
         return FileResult(model_file.display_path, loaded.findings)
-    findings = list(loaded.findings) + validate(document, MODEL_SCHEMA)
+    findings = list(loaded.findings) + validate(document, MODEL_SCHEMA) + _policy_size(document)
     arn = document.data.get("configuredAudienceModelArn")
     arn = arn if isinstance(arn, str) else None
     arn_position = document.locate(("configuredAudienceModelArn",))
@@ -75,6 +75,23 @@ def check_file(model_file: ModelFile, policy: Policy, keep_model: bool = False) 
     model = model_from_document(document)
     findings += apply_rules(model, policy.rules_for(model_file.display_path))
     return FileResult(model_file.display_path, tuple(findings), arn, arn_position, model if keep_model else None)
+
+
+MAX_POLICY_CHARS = 20480  # botocore's ResourcePolicy shape: the policy text the API takes
+
+
+def _policy_size(document: SourceDocument) -> list[Finding]:
+    """A resource policy longer than the API takes, as sent (compact JSON): refused here, not by AWS."""
+    policy = document.data.get("resourcePolicy")
+    if not isinstance(policy, dict):
+        return []
+    import json
+
+    size = len(json.dumps(policy, ensure_ascii=False, separators=(",", ":")))
+    if size <= MAX_POLICY_CHARS:
+        return []
+    message = f"resourcePolicy is {size} characters as JSON; the API takes at most {MAX_POLICY_CHARS}: shorten it"
+    return [error(document.path, document.locate(("resourcePolicy",)), "schema", message)]
 
 
 _WORKER_POLICY: Policy | None = None

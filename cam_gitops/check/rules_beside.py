@@ -91,6 +91,7 @@ def allowed_principals(model: ModelSpec, allowed: list[str] | None) -> Iterator[
     """Allow statements grant only allowed principals; a wildcard principal only when "*" is
     allowed. With no rule configured (allowed is None), only the wildcard is refused."""
     wildcard_ok = allowed is not None and "*" in allowed
+    yield from _unreadable(model, "principals")
     for index, statement in statements(model):
         where = (POLICY, "Statement", index)
         if "NotPrincipal" in statement:
@@ -119,6 +120,7 @@ def allowed_principals(model: ModelSpec, allowed: list[str] | None) -> Iterator[
 def allowed_actions(model: ModelSpec, allowed: list[str]) -> Iterator[Violation]:
     """Allow statements allow only allowed actions (compared case-insensitively, as IAM does)."""
     matchers = [glob_to_matcher(glob.lower(), never=BLANKS) for glob in allowed]
+    yield from _unreadable(model, "actions")
     for index, statement in statements(model):
         where = (POLICY, "Statement", index)
         if "NotAction" in statement:
@@ -133,6 +135,18 @@ def allowed_actions(model: ModelSpec, allowed: list[str]) -> Iterator[Violation]
                 )
 
 
+def _unreadable(model: ModelSpec, what: str) -> Iterator[Violation]:
+    """A policy that is not a JSON policy document (only AWS can hold one) cannot be judged:
+    refused, never passed."""
+    document = model.get(POLICY)
+    if document is not None and not isinstance(document, Mapping):
+        yield Violation(
+            (POLICY,),
+            f"the resource policy is not a JSON policy document, so its {what} cannot be checked: "
+            "write the policy in the file (resourcePolicy) to replace it",
+        )
+
+
 def require_resource_policy(model: ModelSpec, enabled: bool) -> Iterator[Violation]:
     """The model has a resource policy."""
     if not enabled:
@@ -144,4 +158,4 @@ def require_resource_policy(model: ModelSpec, enabled: bool) -> Iterator[Violati
             "whatever it is, possibly none)",
         )
     elif model.get(POLICY) is None:
-        yield Violation((POLICY,), "resourcePolicy is null, which removes the policy; policy requires one")
+        yield Violation((POLICY,), "resourcePolicy is null (no policy); policy requires a resource policy")

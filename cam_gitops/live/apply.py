@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from cam_gitops.check.policy import Policy
 from cam_gitops.findings import Finding
 from cam_gitops.live.accounts import AccountRefused, Accounts, account_of, region_of
-from cam_gitops.live.aws import AwsError, Stopped
+from cam_gitops.live.aws import AwsError, CleanRoomsML, Stopped
+from cam_gitops.live.beside import POLICY, PolicyWork, parse_policy, policy_text, tag_work
 from cam_gitops.live.plan import ERROR, NO_OP, REFUSED, UNMANAGED, UPDATE, Change, FieldChange, diff_fields
 from cam_gitops.live.planner import plan_target
 from cam_gitops.live.targets import Target
@@ -128,18 +129,38 @@ class Applier:
     def _update(self, target: Target, change: Change, sending: _Sending) -> ApplyResult:
         client = self.accounts.for_account(account_of(target.arn))
         region = region_of(target.arn)
+        if change.update_request:
+            failed = self._send_update(target, change, sending, client, region)
+            if failed is not None:
+                return failed
+        failed = self._send_beside(target, change, sending, client, region)
+        if failed is not None:
+            return failed
+        return self._read_back(target, change, sending, client, region)
+
+    def _begin(self, target: Target, change: Change, sending: _Sending) -> ApplyResult | None:
+        """Before the first call that changes the model: the run may stop, else it is sent."""
+        if sending.began:
+            return None
+        reason = self.stopping()
+        if reason is not None:
+            return not_started(target, reason, change.diff)
+        self.on_send(target)
+        sending.began = True
+        return None
+
+    def _send_update(
+        self, target: Target, change: Change, sending: _Sending, client: CleanRoomsML, region: str
+    ) -> ApplyResult | None:
         calls = 0
         while True:
             calls += 1
-            if not sending.began:
-                reason = self.stopping()
-                if reason is not None:
-                    return not_started(target, reason, change.diff)
-                self.on_send(target)
-                sending.began = True
+            stopped = self._begin(target, change, sending)
+            if stopped is not None:
+                return stopped
             try:
                 sending.attempts += client.update_model(target.arn, region, dict(target.desired))
-                break
+                return None
             except Stopped as exc:
                 sending.attempts += exc.attempts
                 return self._stopped(target, change, sending, exc)
@@ -154,15 +175,66 @@ class Applier:
                         target, UNKNOWN, change, f"{OUTCOME_UNKNOWN} ({exc.code}: {exc.message})", sending
                     )
                 return self._result(target, FAILED, change, f"{exc.code}: {exc.message}", sending)
+
+    def _send_beside(
+        self, target: Target, change: Change, sending: _Sending, client: CleanRoomsML, region: str
+    ) -> ApplyResult | None:
+        """The tags and the resource policy, after the update request (if any) succeeded."""
+        done = " (the update itself was applied)" if change.update_request else ""
+        tags, policy = change.tag_work, change.policy_work
+        step = "tags"
+        try:
+            if tags is not None and tags.needed:
+                stopped = self._begin(target, change, sending)
+                if stopped is not None:
+                    return stopped
+                if tags.tag:
+                    client.tag(target.arn, region, dict(tags.tag))
+                if tags.untag:
+                    client.untag(target.arn, region, list(tags.untag))
+            step = "resource policy"
+            if policy is not None:
+                stopped = self._begin(target, change, sending)
+                if stopped is not None:
+                    return stopped
+                if policy.delete:
+                    client.delete_policy(target.arn, region)
+                elif policy.put is not None:
+                    client.put_policy(target.arn, region, policy_text(policy.put), policy.previous_hash)
+        except Stopped as exc:
+            return self._result(target, UNKNOWN, change, f"{OUTCOME_UNKNOWN} ({exc.reason})", sending)
+        except AwsError as exc:
+            if step == "resource policy" and policy is not None and _policy_moved(client, target, region, policy):
+                detail = (
+                    "the resource policy changed since it was read (a concurrent change): nothing was "
+                    "overwritten; run plan to see it, then apply again"
+                )
+                return self._result(target, FAILED, change, detail + done, sending)
+            return self._result(target, FAILED, change, f"{step}: {exc.code}: {exc.message}{done}", sending)
+        return None
+
+    def _read_back(
+        self, target: Target, change: Change, sending: _Sending, client: CleanRoomsML, region: str
+    ) -> ApplyResult:
         try:
             live = client.get_model(target.arn, region)
+            if change.policy_work is not None:
+                read = client.get_policy(target.arn, region)
+                live[POLICY] = parse_policy(read[0]) if read is not None else None
         except AwsError as exc:
             detail = f"update accepted, reading it back failed ({exc.code}: {exc.message}): run plan"
             return self._result(target, UNKNOWN, change, detail, sending)
-        left = diff_fields(target.desired, live)
+        left = [c.field for c in diff_fields(target.desired, live)]
+        owns = self.policy.owns_tag if self.policy is not None else (lambda key: not key.lower().startswith("aws:"))
+        again = tag_work(target.model, live, owns)
+        if again is not None and again.needed:
+            left.append("tags")
+        if change.policy_work is not None and live.get(POLICY) != target.model.get(POLICY):
+            left.append("resourcePolicy")
         if left:
-            fields = ", ".join(c.field for c in left)
-            return self._result(target, FAILED, change, f"update accepted but read-back differs in {fields}", sending)
+            return self._result(
+                target, FAILED, change, f"update accepted but read-back differs in {', '.join(left)}", sending
+            )
         return self._result(target, APPLIED, change, None, sending)
 
     def _stopped(self, target: Target, change: Change, sending: _Sending, exc: Stopped) -> ApplyResult:
@@ -179,6 +251,15 @@ class Applier:
     @staticmethod
     def _result(target: Target, result: str, change: Change, error: str | None, sending: _Sending) -> ApplyResult:
         return ApplyResult(target.path, target.arn, result, change.diff, error, sending.attempts)
+
+
+def _policy_moved(client: CleanRoomsML, target: Target, region: str, work: PolicyWork) -> bool:
+    """Whether the live policy is no longer the one read before the put (its hash changed)."""
+    try:
+        read = client.get_policy(target.arn, region)
+    except AwsError:
+        return False
+    return (read[1] if read is not None else None) != work.previous_hash
 
 
 def not_started(target: Target, reason: str, diff: tuple[FieldChange, ...] = ()) -> ApplyResult:

@@ -255,6 +255,55 @@ class CleanRoomsML:
         _, attempts = self._call(client.update_configured_audience_model, configuredAudienceModelArn=arn, **fields)
         return attempts
 
+    def get_policy(self, arn: str, region: str) -> tuple[str, str] | None:
+        """GetConfiguredAudienceModelPolicy: (policy text, policy hash), or None when the model
+        has no policy (the service answers ResourceNotFoundException)."""
+        client = self._client(SERVICE, region)
+        try:
+            response, _ = self._call(client.get_configured_audience_model_policy, configuredAudienceModelArn=arn)
+        except AwsError as exc:
+            if exc.code == "ResourceNotFoundException":
+                return None
+            raise
+        return str(response["configuredAudienceModelPolicy"]), str(response["policyHash"])
+
+    def put_policy(self, arn: str, region: str, text: str, previous_hash: str | None) -> str:
+        """PutConfiguredAudienceModelPolicy, only over the policy whose hash was read (or only when
+        there was none): a concurrent change fails the call instead of being overwritten.
+        Returns the new policy's hash."""
+        client = self._client(SERVICE, region)
+        condition: dict[str, Any] = (
+            {"previousPolicyHash": previous_hash}
+            if previous_hash is not None
+            else {"policyExistenceCondition": "POLICY_MUST_NOT_EXIST"}
+        )
+        response, _ = self._call(
+            client.put_configured_audience_model_policy,
+            configuredAudienceModelArn=arn,
+            configuredAudienceModelPolicy=text,
+            **condition,
+        )
+        return str(response["policyHash"])
+
+    def delete_policy(self, arn: str, region: str) -> None:
+        """DeleteConfiguredAudienceModelPolicy."""
+        client = self._client(SERVICE, region)
+        self._call(client.delete_configured_audience_model_policy, configuredAudienceModelArn=arn)
+
+    def tag(self, arn: str, region: str, tags: dict[str, str]) -> None:
+        """TagResource: add or change these tags."""
+        self._call(self._client(SERVICE, region).tag_resource, resourceArn=arn, tags=tags)
+
+    def untag(self, arn: str, region: str, keys: list[str]) -> None:
+        """UntagResource: remove these tag keys."""
+        self._call(self._client(SERVICE, region).untag_resource, resourceArn=arn, tagKeys=keys)
+
+    def put_object(self, bucket: str, key: str, body: bytes) -> None:
+        """S3 PutObject that never replaces an object (If-None-Match: *)."""
+        region = self.default_region() or "us-east-1"
+        client = self._client("s3", region)
+        self._call(client.put_object, Bucket=bucket, Key=key, Body=body, IfNoneMatch="*")
+
     def list_models(self, region: str) -> Iterator[dict[str, Any]]:
         """Every configured audience model summary in a region (ListConfiguredAudienceModels, all pages)."""
         client = self._client(SERVICE, region)

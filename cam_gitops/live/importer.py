@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,6 +18,7 @@ from typing import Any
 from cam_gitops.exitcodes import FINDINGS, OK
 from cam_gitops.live.accounts import AccountRefused, Accounts
 from cam_gitops.live.aws import AwsError, CleanRoomsML, RetrySettings, make_session
+from cam_gitops.live.beside import parse_policy
 from cam_gitops.live.importer_files import (
     Naming,
     choose_file_names,
@@ -154,7 +155,7 @@ def _run(
     if wanted:
         _ = accounts.caller  # one clear error for the run when there is no usable identity
     fetched = run_parallel(wanted, lambda arn: _fetch(arn, accounts), options.concurrency)
-    outcome.results += _write(root, folder, fetched)
+    outcome.results += _write(root, folder, fetched, _tag_owner(root, options))
     outcome.results.sort(key=lambda r: r.arn)
     if schema_reference(root, folder) is None and any(r.status == WRITTEN for r in outcome.results):
         outcome.notes.append(
@@ -232,7 +233,9 @@ def _fetch(arn: str, accounts: Accounts) -> _Fetched:
     parsed = Arn.parse(arn)
     assert parsed is not None  # matched _CAM_ARN
     try:
-        live = accounts.for_account(parsed.account).get_model(arn, parsed.region)
+        client = accounts.for_account(parsed.account)
+        live = client.get_model(arn, parsed.region)
+        policy = client.get_policy(arn, parsed.region)
     except AccountRefused as exc:
         return _Fetched(arn, None, str(exc))
     except AwsError as exc:
@@ -242,10 +245,16 @@ def _fetch(arn: str, accounts: Accounts) -> _Fetched:
         return _Fetched(arn, None, reason)
     if live.get("configuredAudienceModelArn") != arn:
         return _Fetched(arn, None, "AWS answered with another model's ARN; nothing written")
+    if policy is not None:
+        # the file manages the policy from now on; a policy that is not a JSON document is kept
+        # out of the file (it could not be reviewed as one) and plan shows it
+        document = parse_policy(policy[0])
+        if isinstance(document, dict):
+            live["resourcePolicy"] = document
     return _Fetched(arn, live, None)
 
 
-def _write(root: Path, folder: Path, fetched: Sequence[_Fetched]) -> list[ImportResult]:
+def _write(root: Path, folder: Path, fetched: Sequence[_Fetched], owns: Callable[[str], bool]) -> list[ImportResult]:
     results: list[ImportResult] = []
     ready: list[_Fetched] = []
     for item in fetched:
@@ -262,7 +271,7 @@ def _write(root: Path, folder: Path, fetched: Sequence[_Fetched]) -> list[Import
         assert item.live is not None
         target = folder / names[item.arn]
         shown = display_path(root, target)
-        text = model_text(item.live, schema_ref)
+        text = model_text(item.live, schema_ref, owns)
         problem = read_back_problem(text, shown, item.live)
         if problem:
             reason = f"the live values cannot be written as a valid model file ({problem}); nothing written"
@@ -273,6 +282,18 @@ def _write(root: Path, folder: Path, fetched: Sequence[_Fetched]) -> list[Import
             reason = f"{shown} appeared while importing; not overwritten: run the import again"
             results.append(ImportResult(item.arn, FAILED, None, reason))
     return results
+
+
+def _tag_owner(root: Path, options: ImportOptions) -> Callable[[str], bool]:
+    """Which tag keys an imported file manages: every key but AWS's own (aws:) and those
+    policy.yaml leaves to others (unmanaged-tag-keys)."""
+    from cam_gitops.check.policy import load_policy
+
+    path, _ = _policy_path(root, options.policy_file)
+    policy = load_policy(path, display_path(root, path)).policy if path.is_file() else None
+    if policy is not None:
+        return policy.owns_tag
+    return lambda key: not key.lower().startswith("aws:")
 
 
 def _policy_path(root: Path, policy_file: str | None) -> tuple[Path, bool]:

@@ -12,7 +12,7 @@ import json
 import os
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,6 +35,8 @@ IMPORT_ORDER = (
     "sharedAudienceMetrics",
     "outputConfig",
     "audienceSizeConfig",
+    "tags",
+    "resourcePolicy",
 )
 
 # Conservative: a letter first, no spaces, no flow or comment indicators. Everything else
@@ -136,22 +138,57 @@ def unwritable(value: Any, where: str = "") -> str | None:
     return None
 
 
-def managed_fields(live: Mapping[str, Any]) -> dict[str, Any]:
-    """The fields of a live model that a model file pins, in IMPORT_ORDER."""
-    return {key: live[key] for key in IMPORT_ORDER if key in live and live[key] is not None}
+def _every_tag_but_aws(key: str) -> bool:
+    return not key.lower().startswith("aws:")
 
 
-def model_text(live: Mapping[str, Any], schema_ref: str | None) -> str:
-    """The model file for a live model: modeline, unmanaged name and tags as comments, fields."""
+def managed_fields(live: Mapping[str, Any], owns: Callable[[str], bool] = _every_tag_but_aws) -> dict[str, Any]:
+    """The fields of a live model that a model file pins, in IMPORT_ORDER: the tags the file
+    owns (not AWS's aws: tags, not those policy.yaml leaves to others)."""
+    fields = {key: live[key] for key in IMPORT_ORDER if key in live and live[key] is not None}
+    if isinstance(fields.get("tags"), Mapping):
+        owned = {k: v for k, v in fields["tags"].items() if owns(k)}
+        if writable_tags(owned):
+            fields["tags"] = owned
+        else:  # a file that manages tags owns them all: rather not manage them than drop one
+            del fields["tags"]
+    return fields
+
+
+_CONTROL = re.compile("[\x00-\x1f\x7f]")
+
+
+def writable_tags(tags: Mapping[str, Any]) -> bool:
+    """Whether every tag can be written in a model file as the schema allows it."""
+    return len(tags) <= 50 and all(
+        isinstance(k, str)
+        and isinstance(v, str)
+        and 1 <= len(k) <= 128
+        and len(v) <= 256
+        and not _CONTROL.search(k + v)
+        and not k.lower().startswith("aws:")
+        for k, v in tags.items()
+    )
+
+
+def model_text(
+    live: Mapping[str, Any], schema_ref: str | None, owns: Callable[[str], bool] = _every_tag_but_aws
+) -> str:
+    """The model file for a live model: modeline, the name and tags it does not manage as
+    comments, then the fields."""
     lines = []
     if schema_ref is not None:
         lines.append(f"# yaml-language-server: $schema={schema_ref}")
     lines.append("# Imported from AWS by cam-gitops import.")
-    unmanaged = [(key, live[key]) for key in ("name", "tags") if live.get(key) not in (None, "", {})]
+    tags = live.get("tags") if isinstance(live.get("tags"), Mapping) else {}
+    assert isinstance(tags, Mapping)
+    managed = "tags" in managed_fields(live, owns)
+    others = {k: v for k, v in tags.items() if not (managed and owns(k))}
+    unmanaged = [(key, value) for key, value in (("name", live.get("name")), ("tags", others)) if value]
     if unmanaged:
-        lines.append("# Live values this file does not manage (UpdateConfiguredAudienceModel cannot change them):")
+        lines.append("# Live values this file does not manage (the name cannot change; these tags are not its own):")
         lines += [f"# {key}: {comment_text(value)}" for key, value in unmanaged]
-    return "\n".join(lines) + "\n" + dump_yaml(managed_fields(live))
+    return "\n".join(lines) + "\n" + dump_yaml(managed_fields(live, owns))
 
 
 def read_back_problem(text: str, display: str, live: Mapping[str, Any]) -> str | None:
@@ -167,7 +204,9 @@ def read_back_problem(text: str, display: str, live: Mapping[str, Any]) -> str |
         return "; ".join(f.message for f in errors)
     expected = managed_fields(live)
     spec = model_from_document(loaded.document)
-    if spec.arn != expected.get("configuredAudienceModelArn") or spec.desired != {
+    written = {**spec.desired, **spec.beside}
+    expected.pop("tags", None) if "tags" not in spec.beside else None
+    if spec.arn != expected.get("configuredAudienceModelArn") or written != {
         k: v for k, v in expected.items() if k != "configuredAudienceModelArn"
     }:
         return "the written values would not read back exactly as AWS returned them"

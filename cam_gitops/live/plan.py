@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cam_gitops.findings import Finding
+from cam_gitops.live.beside import PolicyWork, TagWork, live_policy, policy_changes, tag_changes
 
 UPDATE = "update"
 NO_OP = "no-op"
@@ -68,6 +69,9 @@ class Change:
     retarget_from: str | None = None  # the ARN this file managed at the base revision
     moved_from: str | None = None  # the path of this model's file at the base revision
     policy_moves: tuple[RuleMove, ...] = ()
+    update_request: bool = False  # whether UpdateConfiguredAudienceModel is due (diff has beside fields too)
+    tag_work: TagWork | None = None
+    policy_work: PolicyWork | None = None
 
     @property
     def failed(self) -> bool:
@@ -131,14 +135,25 @@ def plan_model(
     retarget_from: str | None = None,
     moved_from: str | None = None,
     policy_moves: Iterable[RuleMove] = (),
+    beside: Mapping[str, Any] | None = None,
+    tag_work: TagWork | None = None,
+    policy_work: PolicyWork | None = None,
 ) -> Change:
     """The change one file asks of one live model; violations are the policy's findings on
-    the model as it will be (cam_gitops.check.engine.effective_findings)."""
-    from cam_gitops.model import UPDATABLE_FIELDS
+    the model as it will be (cam_gitops.check.engine.effective_findings). beside holds the
+    fields the file sets beside the update request (tags, resourcePolicy); tag_work and
+    policy_work what they ask (cam_gitops.live.beside)."""
+    from cam_gitops.model import BESIDE_FIELDS, UPDATABLE_FIELDS
 
+    beside = beside or {}
     unset = tuple(sorted(f for f in removed_fields if live.get(f) not in (None, "", [], {})))
     live_only = tuple((f, live[f]) for f in UPDATABLE_FIELDS if f not in desired and live.get(f) is not None)
-    diff = diff_fields(desired, live)
+    live_only += tuple((f, live[f]) for f in BESIDE_FIELDS if f not in beside and live.get(f) is not None)
+    request = diff_fields(desired, live)
+    other = tag_changes(tag_work, live)
+    if policy_work is not None:
+        other += policy_changes(live_policy(live), policy_work.put)
+    diff = request + tuple(FieldChange(*change) for change in other)
     violations = tuple(violations)
     extra: dict[str, Any] = {
         "live_only": live_only,
@@ -147,6 +162,9 @@ def plan_model(
         "retarget_from": retarget_from,
         "moved_from": moved_from,
         "policy_moves": tuple(policy_moves),
+        "update_request": bool(request),
+        "tag_work": tag_work if tag_work is not None and (tag_work.needed or tag_work.left_to_others) else None,
+        "policy_work": policy_work,
     }
     if unset:
         listed = ", ".join(unset)

@@ -142,7 +142,7 @@ REQUIRE = "require-resource-policy"
     [
         ("set", {"resourcePolicy": policy_doc(allow({"AWS": PARTNER}))}, None),
         ("not managed", {}, "resourcePolicy is not set"),
-        ("null removes it", {"resourcePolicy": None}, "resourcePolicy is null"),
+        ("null removes it", {"resourcePolicy": None}, "resourcePolicy is null (no policy)"),
     ],
 )
 def test_require_resource_policy(tmp_path: Path, case: str, extra: dict[str, Any], expected: str | None) -> None:
