@@ -14,9 +14,11 @@ import contextlib
 import os
 import re
 import select
+import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -96,11 +98,10 @@ def _assert_from_git(version: str) -> None:
         assert f"v{public}" in _git("tag", "--points-at", "HEAD").split(), version
 
 
-@pytest.fixture(scope="session")
-def release(tmp_path_factory: pytest.TempPathFactory) -> Release:
-    dist = tmp_path_factory.mktemp("dist")
+def build_wheel(dist: Path) -> tuple[Path, str]:
+    """The wheel of this working tree, and its version (checked against git)."""
     # The build writes cam_gitops/_version.py into the tree (untracked); the editable install of
-    # the project reads the same file, so it is put back as it was.
+    # the project reads the same file, so it is put back as it was at once.
     saved = VERSION_FILE.read_bytes() if VERSION_FILE.exists() else None
     try:
         run(
@@ -116,11 +117,14 @@ def release(tmp_path_factory: pytest.TempPathFactory) -> Release:
     (wheel,) = dist.glob("cam_gitops-*.whl")
     version = wheel.name.split("-")[1]
     _assert_from_git(version)
+    return wheel, version
 
-    venv = tmp_path_factory.mktemp("newcomer") / "venv"
-    runner = tmp_path_factory.mktemp("runner") / "python"
-    wheelhouse = tmp_path_factory.mktemp("wheelhouse")
-    away = tmp_path_factory.mktemp("elsewhere")  # never this repository: its cam_gitops must not be importable
+
+def install(root: Path, wheel: Path, version: str) -> Release:
+    """The newcomer's virtualenv, the runner's and the wheel's folder, made at once (mostly
+    waiting for the package index)."""
+    venv, runner, wheelhouse, away = root / "newcomer", root / "runner", root / "wheelhouse", root / "elsewhere"
+    away.mkdir()  # never this repository: its cam_gitops must not be importable from there
 
     def newcomer() -> None:
         bin_dir = make_venv(venv)
@@ -134,7 +138,6 @@ def release(tmp_path_factory: pytest.TempPathFactory) -> Release:
     def index() -> None:
         run([sys.executable, "-m", "pip", "download", "--quiet", "--dest", wheelhouse, wheel], away, host_env())
 
-    # Mostly waiting for the package index: the three at once.
     with concurrent.futures.ThreadPoolExecutor(3) as pool:
         tasks: list[concurrent.futures.Future[object]] = [
             pool.submit(newcomer),
@@ -144,6 +147,75 @@ def release(tmp_path_factory: pytest.TempPathFactory) -> Release:
         for task in tasks:
             task.result()
     return Release(wheel, version, wheelhouse, venv, runner)
+
+
+class Preparation:
+    """The release, prepared while the rest of the suite runs.
+
+    start() builds the wheel at once (before any test runs: the build rewrites a file the
+    project's own install reads) and installs it in a thread; result() waits for it. Started
+    only when adoption tests are selected; stop() waits for it. Its files live in pytest's
+    temporary folder, removed as pytest removes old ones (removing them at once would cost
+    about a minute: twenty thousand files).
+    """
+
+    def __init__(self) -> None:
+        self._root: Path | None = None
+        self._own_root = False
+        self._thread: threading.Thread | None = None
+        self._release: Release | None = None
+        self._error: BaseException | None = None
+
+    def start(self, config: pytest.Config) -> None:
+        if self._root is not None:
+            return
+        # The factory behind tmp_path_factory, which pytest keeps on the config.
+        factory = getattr(config, "_tmp_path_factory", None)
+        if isinstance(factory, pytest.TempPathFactory):
+            self._root = factory.mktemp("adoption-release")
+        else:
+            self._root, self._own_root = Path(tempfile.mkdtemp(prefix="cam-gitops-adoption-")), True
+        try:
+            dist = self._root / "dist"
+            dist.mkdir()
+            wheel, version = build_wheel(dist)
+        except BaseException as exc:  # reported by the tests that need the release
+            self._error = exc
+            return
+        root = self._root
+
+        def work() -> None:
+            try:
+                self._release = install(root, wheel, version)
+            except BaseException as exc:
+                self._error = exc
+
+        self._thread = threading.Thread(target=work, name="adoption-install", daemon=True)
+        self._thread.start()
+
+    def result(self, config: pytest.Config) -> Release:
+        self.start(config)
+        if self._thread is not None:
+            self._thread.join()
+        if self._error is not None:
+            raise self._error
+        assert self._release is not None
+        return self._release
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._thread.join()
+        if self._root is not None and self._own_root:
+            shutil.rmtree(self._root, ignore_errors=True)
+
+
+PREPARATION = Preparation()
+
+
+@pytest.fixture(scope="session")
+def release(pytestconfig: pytest.Config) -> Release:
+    """The release, installed (see Preparation): shared by every adoption test of the session."""
+    return PREPARATION.result(pytestconfig)
 
 
 @pytest.fixture

@@ -11,8 +11,8 @@ is a no-op again and the emulator holds the new value.
 
 Every cam-gitops command runs with only the environment the emulator's banner prints, PATH to
 the virtualenv, and a throwaway HOME (so no AWS config, git config or pip setting of this
-machine's). The release is built and installed once a session (about a minute, mostly waiting
-for the package index); each flow then takes 15 to 25 s.
+machine's). The release is built once a session, when the tests are collected, and installed
+while the other tests run (conftest.py); each flow then takes 10 to 25 s.
 """
 
 from __future__ import annotations
