@@ -58,7 +58,8 @@ AWS access (boto3's usual chain):
   endpoint     AWS_ENDPOINT_URL points every call elsewhere, e.g. at the local
                emulator (python -m cam_gitops.emulator).
   account      models in another account than the credentials' are refused
-               unless --role-arn-template names a role to assume there."""
+               unless --role-arn-template (or CAM_GITOPS_ROLE_ARN_TEMPLATE, as
+               the shipped CI sets it) names a role to assume there."""
 
 
 def _default_format(fmt: str | None) -> str:
@@ -240,8 +241,11 @@ def _aws_options(function: Callable[..., Any]) -> Callable[..., Any]:
         click.option(
             "--role-arn-template",
             metavar="TEMPLATE",
+            # CI passes it from a repository variable: empty there means one account.
+            envvar="CAM_GITOPS_ROLE_ARN_TEMPLATE",
             help="Assume this role for models in another account, e.g. "
-            "'arn:aws:iam::{account}:role/cam-gitops-apply'. Without it such models are refused.",
+            "'arn:aws:iam::{account}:role/cam-gitops-apply'. Without it such models are refused. "
+            "Default: CAM_GITOPS_ROLE_ARN_TEMPLATE.",
         ),
         click.option("--allow-empty", is_flag=True, help="Accept a project with no model files (a new repository)."),
         click.option("--no-color", is_flag=True, help="No colour (also: NO_COLOR=1)."),

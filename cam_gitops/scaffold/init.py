@@ -184,7 +184,8 @@ def _next_steps(context: render.Context, options: InitOptions) -> list[str]:
             "  6. GitHub settings:",
             "       Environments > New environment `production`: deployment branches `main` only",
             "         (required reviewers optional); the apply role trusts only that environment.",
-            "       Variables: CAM_GITOPS_PLAN_ROLE_ARN, CAM_GITOPS_APPLY_ROLE_ARN, AWS_REGION.",
+            "       Variables: CAM_GITOPS_PLAN_ROLE_ARN, CAM_GITOPS_APPLY_ROLE_ARN, AWS_REGION;",
+            "         models in several accounts: CAM_GITOPS_{PLAN,APPLY}_ROLE_ARN_TEMPLATE too.",
             "       Protect main: require the `lint` and `plan` checks and pull request reviews;",
             f"       CODEOWNERS for {here}policy.yaml and .github/workflows/ with code owner review.",
         ]
@@ -194,7 +195,8 @@ def _next_steps(context: render.Context, options: InitOptions) -> list[str]:
         steps += [
             f"  5. AWS: the GitLab OIDC provider and two roles with the policies in {here}iam/ (README: GitLab CI).",
             "  6. GitLab: CI/CD variables CAM_GITOPS_PLAN_ROLE_ARN, CAM_GITOPS_APPLY_ROLE_ARN (protected),",
-            "     AWS_REGION; protect main; a daily pipeline schedule for drift.",
+            "     AWS_REGION (several accounts: CAM_GITOPS_{PLAN,APPLY}_ROLE_ARN_TEMPLATE too);",
+            "     protect main; a daily pipeline schedule for drift.",
         ]
         if context.prefix:
             steps.append(f"     Merge .gitlab/{context.group}ci.yml into .gitlab-ci.yml (or rename it: you have none).")

@@ -468,6 +468,30 @@ def test_aws_access_uses_oidc_role_from_repository_variable(name: str, job_id: s
             assert i > creds_index
 
 
+@pytest.mark.parametrize(
+    ("name", "job_id", "variable"),
+    [
+        ("check", "plan", "CAM_GITOPS_PLAN_ROLE_ARN_TEMPLATE"),
+        ("apply", "apply", "CAM_GITOPS_APPLY_ROLE_ARN_TEMPLATE"),
+        ("drift", "drift", "CAM_GITOPS_PLAN_ROLE_ARN_TEMPLATE"),
+        ("drift", "heal", "CAM_GITOPS_APPLY_ROLE_ARN_TEMPLATE"),
+    ],
+)
+def test_models_in_other_accounts_are_reached_through_a_role_template_variable(
+    name: str, job_id: str, variable: str
+) -> None:
+    """A repository whose models live in several accounts: each AWS command gets the role to
+    assume in the other accounts from a repository variable (unset: one account)."""
+    steps = [
+        s
+        for s in run_steps(load_workflow(name), job_id)
+        if any(invocations(s, f"cam-gitops {command}") for command in ("plan", "apply", "drift"))
+    ]
+    assert steps
+    for step in steps:
+        assert step["env"]["CAM_GITOPS_ROLE_ARN_TEMPLATE"] == f"${{{{ vars.{variable} }}}}", step["name"]
+
+
 def test_lint_job_has_no_aws_access() -> None:
     lint = load_workflow("check")["jobs"]["lint"]
     assert "id-token" not in lint["permissions"]
@@ -749,6 +773,12 @@ def test_gitlab_example() -> None:
     for job in ("plan", "apply", "drift"):
         assert ci[job]["extends"] == ".aws-oidc"
     assert ci["check"]["extends"] == ".cam-gitops"  # no ID token: no AWS access
+    # models in other accounts: the role to assume there, set before each AWS command
+    for job, variable in (("plan", "PLAN"), ("apply", "APPLY"), ("drift", "PLAN")):
+        lines = ci[job]["script"]
+        export = f'export CAM_GITOPS_ROLE_ARN_TEMPLATE="${{CAM_GITOPS_{variable}_ROLE_ARN_TEMPLATE:-}}"'
+        first_aws = next(i for i, line in enumerate(lines) if re.search(r"cam-gitops (plan|apply|drift) ", line))
+        assert export in lines[:first_aws], job
     # the pinned release, never the code under review; the target branch's pin for merge requests
     install = setup
     assert 'git show "${PIN_REV}:./policy.yaml"' in install

@@ -175,6 +175,32 @@ def test_role_template_assumes_a_role_per_account(
     assert server.store.get(cam_arn("far", account=other))["minMatchingSeedSize"] == 1000
 
 
+@pytest.mark.parametrize("value", ["arn:aws:iam::{account}:role/cam-gitops-apply", ""])
+def test_the_role_template_can_come_from_the_environment_as_ci_sets_it(
+    tmp_path: Path, seeded_emulator: Start, run: Callable[..., Any], monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    """The shipped CI passes a repository variable as CAM_GITOPS_ROLE_ARN_TEMPLATE; unset there,
+    it is empty, which means no role (one account)."""
+    other = "210987654321"
+    seed = live_seed(1)
+    seed["configuredAudienceModels"][0]["configuredAudienceModelArn"] = cam_arn("far", account=other)
+    server = seeded_emulator(seed=seed)
+    root = make_repo(
+        tmp_path / "repo", {"far": desired("far", configuredAudienceModelArn=cam_arn("far", account=other))}
+    )
+    monkeypatch.setenv("CAM_GITOPS_ROLE_ARN_TEMPLATE", value)
+    applied = run(root, "apply", "--report", "r.json")
+    result = json.loads((root / "r.json").read_text())["results"][0]
+    if value:
+        assert applied.returncode == 0, applied.stdout + applied.stderr
+        assert result["result"] == "applied"
+        assert server.store.get(cam_arn("far", account=other))["minMatchingSeedSize"] == 1000
+    else:
+        assert applied.returncode == 1
+        assert result["result"] == "refused" and "--role-arn-template" in result["error"]
+        assert ("sts", "AssumeRole") not in {(r.service, r.operation) for r in server.requests}
+
+
 def test_a_file_check_refuses_is_reported_and_the_others_are_applied(
     tmp_path: Path, seeded_emulator: Start, run: Callable[..., Any]
 ) -> None:
