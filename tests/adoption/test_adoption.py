@@ -223,7 +223,7 @@ def test_a_team_adopts_cam_gitops_from_the_wheel(
     spring = project / "models" / "spring-lookalike.yaml"
     spring_text = spring.read_text(encoding="utf-8")
     assert spring_text.startswith("# yaml-language-server: $schema=../schemas/configured-audience-model.schema.json")
-    assert '# tags: {"team": "retail"}' in spring_text
+    assert "\ntags:\n  team: retail\n" in spring_text  # the live tags, managed from now on
 
     # -- check: the strict policy init wrote allows account A only; the team allows B too -----------
     done = laptop.cam(project, "check")

@@ -16,8 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import CAM_GITOPS
-from e2e_helpers import desired, live_seed, make_repo
+from e2e_helpers import CAM_GITOPS, desired, live_seed, make_repo
 from emulator_fixtures import cam_arn
 
 from cam_gitops import cli

@@ -18,8 +18,7 @@ from typing import Any
 
 import pytest
 from botocore.retries.standard import ExponentialBackoff
-from conftest import CAM_GITOPS
-from e2e_helpers import desired, live_seed, make_repo
+from e2e_helpers import CAM_GITOPS, desired, live_seed, make_repo
 from emulator_fixtures import cam_arn
 
 from cam_gitops import cli
