@@ -420,6 +420,12 @@ def plan(
 @click.option("--dry-run", is_flag=True, help="Plan and report, but send no update.")
 @click.option("--report", metavar="FILE", help="Write the per-model JSON result to FILE.")
 @click.option(
+    "--audit",
+    metavar="FILE|s3://BUCKET/PREFIX/",
+    help="Append one JSON line per model touched (time, commit, CI actor and run, each field's before "
+    "and after, result) to FILE, or write them as one new S3 object per run (never overwritten).",
+)
+@click.option(
     "--require-tip",
     metavar="REF",
     help="Refuse (exit 5, nothing sent) unless HEAD is the commit REF names, e.g. origin/main after "
@@ -440,6 +446,7 @@ def apply(
     changed_since: str | None,
     dry_run: bool,
     report: str | None,
+    audit: str | None,
     require_tip: str | None,
     fmt: str,
     **kwargs: Any,
@@ -455,9 +462,16 @@ def apply(
     value the file does not set is refused. One model's problem never stops the
     others. Exit 0 when every model is applied or unchanged, 1 when any failed or
     was refused, or check found errors.
-    Needs cleanrooms-ml:GetConfiguredAudienceModel and UpdateConfiguredAudienceModel
-    (and iam:PassRole for outputConfig.roleArn).
+    Tags and the resource policy in a file are applied with Tag/UntagResource and
+    Put/DeleteConfiguredAudienceModelPolicy (never over a policy changed since it was read).
+    Needs the actions in iam/apply-role-policy.json (README: IAM actions each command needs).
     """
+    if audit is not None:
+        from cam_gitops.live.audit import audit_destination_problem
+
+        problem = audit_destination_problem(audit)
+        if problem is not None:
+            raise click.UsageError(problem)
     if require_tip is not None:
         from cam_gitops.workspace.tip import stale_message
 
@@ -482,7 +496,13 @@ def apply(
         _echo_err("cam-gitops: check found errors: those models are refused, the others are applied")
     try:
         outcome = execute_apply(
-            targets, settings, dry_run=dry_run, report=report, progress=_progress_reporter(), notice=_stopping_notice
+            targets,
+            settings,
+            dry_run=dry_run,
+            report=report,
+            progress=_progress_reporter(),
+            notice=_stopping_notice,
+            audit=audit,
         )
     except AwsError as exc:
         _aws_failure(exc)
@@ -491,6 +511,8 @@ def apply(
         _emit(apply_json(outcome.results, style, outcome.stopped), None)
     else:
         _emit(apply_text(outcome.results, style), None)
+    if outcome.audit_written:
+        _echo_err(f"cam-gitops: audit trail: {terminal(outcome.audit_written)}")
     for warning in outcome.warnings:
         _echo_err(f"cam-gitops: warning: {terminal(warning)}")
     note = outcome.note()

@@ -50,6 +50,7 @@ class ApplyResult:
     diff: tuple[FieldChange, ...] = ()
     error: str | None = None
     attempts: int = 0
+    sent: bool = False  # whether any call that changes the model was sent (the audit trail's "touched")
 
     @property
     def failed(self) -> bool:
@@ -250,7 +251,7 @@ class Applier:
 
     @staticmethod
     def _result(target: Target, result: str, change: Change, error: str | None, sending: _Sending) -> ApplyResult:
-        return ApplyResult(target.path, target.arn, result, change.diff, error, sending.attempts)
+        return ApplyResult(target.path, target.arn, result, change.diff, error, sending.attempts, sending.began)
 
 
 def _policy_moved(client: CleanRoomsML, target: Target, region: str, work: PolicyWork) -> bool:
@@ -271,7 +272,7 @@ def internal_error(target: Target, exc: BaseException, began: bool, attempts: in
     """A bug met while applying one model: that model's failure, never the run's end."""
     what = f"internal error {type(exc).__name__}: {exc}"
     if began:
-        return ApplyResult(target.path, target.arn, UNKNOWN, (), f"{OUTCOME_UNKNOWN} ({what})", attempts)
+        return ApplyResult(target.path, target.arn, UNKNOWN, (), f"{OUTCOME_UNKNOWN} ({what})", attempts, True)
     return ApplyResult(target.path, target.arn, FAILED, (), f"{what} (nothing was sent; please report it)")
 
 

@@ -203,7 +203,7 @@ def run_apply(
         if why.state == ERROR:
             return apply_internal_error(target, why.error or RuntimeError(why.reason), began)
         if began:
-            return ApplyResult(target.path, target.arn, UNKNOWN, (), f"{OUTCOME_UNKNOWN} ({why.reason})")
+            return ApplyResult(target.path, target.arn, UNKNOWN, (), f"{OUTCOME_UNKNOWN} ({why.reason})", sent=True)
         return apply_not_started(target, why.reason)
 
     def finished(result: ApplyResult) -> None:
@@ -232,13 +232,17 @@ class ApplyOutcome:
     stopped: str | None = None  # why models were left undone (deadline, signal)
     interrupted: bool = False
     warnings: tuple[str, ...] = ()
+    audit_failed: bool = False  # the audit trail could not be written
+    audit_written: str | None = None  # where it was written: "N line(s) to FILE" or the S3 object
 
     @property
     def exit_code(self) -> int:
-        """130 when interrupted; 1 when a model failed, was refused, or was left undone; else 0."""
+        """130 when interrupted; 1 when a model failed, was refused, or was left undone, or the
+        audit trail could not be written; else 0."""
         if self.interrupted:
             return INTERRUPTED
-        return FINDINGS if self.stopped or any(r.failed for r in self.results) else OK
+        failed = self.stopped or self.audit_failed or any(r.failed for r in self.results)
+        return FINDINGS if failed else OK
 
     def note(self) -> str | None:
         """What the run did not do, when it stopped early."""
@@ -264,6 +268,7 @@ def execute_apply(
     report: str | None = None,
     progress: Callable[[int, int, Any], None] | None = None,
     notice: Callable[[str], None] | None = None,
+    audit: str | None = None,
 ) -> ApplyOutcome:
     """Apply the targets within the run's deadline, stopping cleanly on SIGINT or SIGTERM.
 
@@ -281,7 +286,7 @@ def execute_apply(
         return targets.project_view([result])[0]
 
     def sending(target: Target) -> None:
-        book.record(shown(ApplyResult(target.path, target.arn, UNKNOWN, (), OUTCOME_UNKNOWN)))
+        book.record(shown(ApplyResult(target.path, target.arn, UNKNOWN, (), OUTCOME_UNKNOWN, sent=True)))
 
     def finished(done: int, total: int, result: ApplyResult) -> None:
         book.record(shown(result))
@@ -311,7 +316,37 @@ def execute_apply(
             raise
         finally:
             book.finish(stopped)
-    return ApplyOutcome(book.results(), stopped, stop.interrupted and stopped is not None, tuple(book.warnings))
+            audited = _write_audit(audit, book, targets, settings) if audit is not None else (True, None)
+    return ApplyOutcome(
+        book.results(),
+        stopped,
+        stop.interrupted and stopped is not None,
+        tuple(book.warnings),
+        not audited[0],
+        audited[1],
+    )
+
+
+def _write_audit(
+    destination: str, book: ApplyReport, targets: Targets, settings: AwsSettings
+) -> tuple[bool, str | None]:
+    """The audit trail of the run, on every way out: (written or nothing due, where); a failure
+    is a warning."""
+    from cam_gitops.live.audit import audit_context, audit_lines, write_audit
+
+    context = audit_context(targets.project.root)
+    lines = audit_lines(book.results(), context)
+
+    def put_object(bucket: str, key: str, body: bytes) -> None:
+        retries = settings.retries()
+        CleanRoomsML(make_session(retries), retries).put_object(bucket, key, body)
+
+    try:
+        written = write_audit(destination, lines, context, put_object)
+    except (OSError, AwsError) as exc:
+        book.warnings.append(f"the audit trail could not be written to {destination}: {exc}")
+        return False, None
+    return True, (f"{len(lines)} line(s) to {written}" if written is not None else None)
 
 
 class ApplyReport:
