@@ -229,7 +229,12 @@ def iam_documents(context: Context) -> dict[str, str]:
     values = _common(context)
     return {
         name: render_text(template(name), values)
-        for name in ("apply-role-policy.json", "plan-role-policy.json", "trust-policy-github-oidc.json")
+        for name in (
+            "apply-role-policy.json",
+            "plan-role-policy.json",
+            "audit-s3-policy.json",
+            "trust-policy-github-oidc.json",
+        )
     }
 
 

@@ -847,9 +847,11 @@ def test_plan_role_policy_is_read_only() -> None:
     actions = actions_of(check_policy_document(load_policy("plan-role-policy.json")))
     assert set(actions) == {
         "cleanrooms-ml:GetConfiguredAudienceModel",
+        "cleanrooms-ml:GetConfiguredAudienceModelPolicy",
         "cleanrooms-ml:ListConfiguredAudienceModels",
     }
     assert actions["cleanrooms-ml:GetConfiguredAudienceModel"]["Resource"] == CAM_ARN
+    assert actions["cleanrooms-ml:GetConfiguredAudienceModelPolicy"]["Resource"] == CAM_ARN
     listing = actions["cleanrooms-ml:ListConfiguredAudienceModels"]
     assert listing["Resource"] == "*"
     assert listing["Action"] == ["cleanrooms-ml:ListConfiguredAudienceModels"], "List alone"
@@ -862,9 +864,16 @@ def test_apply_role_policy() -> None:
     actions = actions_of(check_policy_document(load_policy("apply-role-policy.json")))
     assert set(actions) == {
         "cleanrooms-ml:GetConfiguredAudienceModel",
+        "cleanrooms-ml:GetConfiguredAudienceModelPolicy",
         "cleanrooms-ml:UpdateConfiguredAudienceModel",
+        "cleanrooms-ml:TagResource",
+        "cleanrooms-ml:UntagResource",
+        "cleanrooms-ml:PutConfiguredAudienceModelPolicy",
+        "cleanrooms-ml:DeleteConfiguredAudienceModelPolicy",
         "iam:PassRole",
     }
+    for action in ("TagResource", "UntagResource", "PutConfiguredAudienceModelPolicy"):
+        assert actions[f"cleanrooms-ml:{action}"]["Resource"] == CAM_ARN, action
     assert actions["cleanrooms-ml:GetConfiguredAudienceModel"]["Resource"] == CAM_ARN
     update = actions["cleanrooms-ml:UpdateConfiguredAudienceModel"]["Resource"]
     assert CAM_ARN in update

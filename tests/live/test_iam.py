@@ -2,8 +2,9 @@
 
 plan and drift run the installed CLI against the emulator, which logs every request it serves;
 the cleanrooms-ml operations they made must be exactly the actions iam/plan-role-policy.json
-allows, and likewise apply with iam/apply-role-policy.json. STS GetCallerIdentity needs no
-permission, and iam:PassRole (checked by AWS when UpdateConfiguredAudienceModel is given
+allows, and likewise apply with iam/apply-role-policy.json (tags and resource policies
+included), and apply --audit s3://... with iam/audit-s3-policy.json. STS GetCallerIdentity needs
+no permission, and iam:PassRole (checked by AWS when UpdateConfiguredAudienceModel is given
 outputConfig.roleArn) cannot be seen by the emulator, so it is asserted from the policy alone.
 """
 
@@ -16,7 +17,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
+import yaml
 from e2e_helpers import CAM_GITOPS, desired, live_seed, make_repo
 from emulator_fixtures import cam_arn
 
@@ -27,6 +30,7 @@ pytestmark = pytest.mark.e2e
 IAM = Path(__file__).resolve().parents[2] / "iam"
 PLAN_POLICY = IAM / "plan-role-policy.json"
 APPLY_POLICY = IAM / "apply-role-policy.json"
+AUDIT_POLICY = IAM / "audit-s3-policy.json"
 SERVICE = "cleanrooms-ml"
 # Needs no permission: AWS answers GetCallerIdentity even when an explicit Deny names it.
 NO_PERMISSION_NEEDED = {("sts", "GetCallerIdentity")}
@@ -51,9 +55,9 @@ def operations(server: EmulatorServer) -> set[tuple[str, str]]:
 
 def needed_actions(recorded: set[tuple[str, str]]) -> set[str]:
     """The IAM actions the recorded operations need; every operation must be one we can map."""
-    unknown = {op for op in recorded if op[0] != SERVICE and op not in NO_PERMISSION_NEEDED}
+    unknown = {op for op in recorded if op[0] not in (SERVICE, "s3") and op not in NO_PERMISSION_NEEDED}
     assert not unknown, f"calls to services the policies do not cover: {sorted(unknown)}"
-    return {f"{service}:{operation}" for service, operation in recorded if service == SERVICE}
+    return {f"{service}:{operation}" for service, operation in recorded if service in (SERVICE, "s3")}
 
 
 def statements(policy_path: Path) -> list[dict[str, Any]]:
@@ -85,12 +89,28 @@ def resources_by_action(policy_path: Path) -> Iterator[tuple[str, str]]:
                 yield action, resource
 
 
+PARTNER_POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [{"Sid": "Partner", "Effect": "Allow", "Principal": {"AWS": "444455556666"}, "Action": "a:b"}],
+}
+
+
 @pytest.fixture
 def recorded(tmp_path: Path, seeded_emulator: Start) -> dict[str, set[tuple[str, str]]]:
-    """Operations of plan, drift (with an unmanaged live model) and apply (with changes), each recorded apart."""
-    server = seeded_emulator(seed=live_seed(3))
-    # cam-0 differs from live, cam-1 does not; cam-2 is live but no file manages it.
-    root = make_repo(tmp_path / "repo", {"cam-0": desired("cam-0"), "cam-1": desired("cam-1", minMatchingSeedSize=500)})
+    """Operations of plan, drift (with an unmanaged live model) and apply (with changes to fields,
+    tags and resource policies, and an audit trail in S3), each recorded apart."""
+    seed = live_seed(4)
+    seed["configuredAudienceModels"][3].update(tags={"old": "x"}, resourcePolicy=PARTNER_POLICY)
+    server = seeded_emulator(seed=seed)
+    boto3.client("s3", endpoint_url=server.url, region_name="us-east-1").create_bucket(Bucket="acme-audit")
+    # cam-0 differs from live (fields, tags, a new policy); cam-1 does not; cam-2 is live but no
+    # file manages it; cam-3 loses its tags and its policy.
+    models = {
+        "cam-0": desired("cam-0", tags={"team": "retail"}, resourcePolicy=PARTNER_POLICY),
+        "cam-1": desired("cam-1", minMatchingSeedSize=500),
+        "cam-3": {**desired("cam-3", minMatchingSeedSize=500, tags={}), "resourcePolicy": None},
+    }
+    root = make_repo(tmp_path / "repo", models)
     runs: dict[str, set[tuple[str, str]]] = {}
     for name, args, code in (
         ("plan", ("plan", "--format", "json", "--detailed-exitcode"), 2),
@@ -104,23 +124,44 @@ def recorded(tmp_path: Path, seeded_emulator: Start) -> dict[str, set[tuple[str,
     drift = json.loads(cam_gitops(root, "drift", "--format", "json").stdout)
     assert cam_arn("cam-2") in {c["arn"] for c in drift["changes"] if c["action"] == "unmanaged"}
     report = json.loads((root / "report.json").read_text())
-    assert [r["result"] for r in report["results"]] == ["applied", "no-op"]
+    assert [r["result"] for r in report["results"]] == ["applied", "no-op", "applied"]
     assert server.store.get(cam_arn("cam-0"))["minMatchingSeedSize"] == 1000
+    (root / "models/cam-1.yaml").write_text(yaml.safe_dump(desired("cam-1")))
+    server.clear_requests()
+    audited = cam_gitops(root, "apply", "--audit", "s3://acme-audit/cam-gitops/")
+    assert audited.returncode == 0, audited.stdout + audited.stderr
+    runs["audit"] = operations(server) - runs["apply"] - {("sts", "GetCallerIdentity")}
     return runs
 
 
 def test_plan_role_allows_exactly_what_plan_and_drift_call(recorded: dict[str, set[tuple[str, str]]]) -> None:
     plan = needed_actions(recorded["plan"])
     drift = needed_actions(recorded["drift"])
-    assert plan == {"cleanrooms-ml:GetConfiguredAudienceModel"}
-    assert drift == {"cleanrooms-ml:GetConfiguredAudienceModel", "cleanrooms-ml:ListConfiguredAudienceModels"}
+    reads = {"cleanrooms-ml:GetConfiguredAudienceModel", "cleanrooms-ml:GetConfiguredAudienceModelPolicy"}
+    assert plan == reads
+    assert drift == reads | {"cleanrooms-ml:ListConfiguredAudienceModels"}
     assert allowed_actions(PLAN_POLICY) == plan | drift
 
 
 def test_apply_role_allows_exactly_what_apply_calls(recorded: dict[str, set[tuple[str, str]]]) -> None:
     apply = needed_actions(recorded["apply"])
-    assert apply == {"cleanrooms-ml:GetConfiguredAudienceModel", "cleanrooms-ml:UpdateConfiguredAudienceModel"}
+    assert apply == {
+        "cleanrooms-ml:GetConfiguredAudienceModel",
+        "cleanrooms-ml:UpdateConfiguredAudienceModel",
+        "cleanrooms-ml:GetConfiguredAudienceModelPolicy",
+        "cleanrooms-ml:PutConfiguredAudienceModelPolicy",
+        "cleanrooms-ml:DeleteConfiguredAudienceModelPolicy",
+        "cleanrooms-ml:TagResource",
+        "cleanrooms-ml:UntagResource",
+    }
     assert allowed_actions(APPLY_POLICY) == apply | {"iam:PassRole"}
+
+
+def test_audit_policy_allows_exactly_the_audit_trail(recorded: dict[str, set[tuple[str, str]]]) -> None:
+    assert needed_actions(recorded["audit"]) == {"s3:PutObject"}
+    assert allowed_actions(AUDIT_POLICY) == {"s3:PutObject"}
+    for _, resource in resources_by_action(AUDIT_POLICY):
+        assert resource.startswith("arn:aws:s3:::") and resource.endswith("/cam-gitops/*"), resource
 
 
 def test_apply_role_passes_roles_to_clean_rooms_ml_only() -> None:

@@ -85,6 +85,7 @@ ROOT_FILES = [
     ".github/workflows/drift.yml",
     "iam/apply-role-policy.json",
     "iam/plan-role-policy.json",
+    "iam/audit-s3-policy.json",
     "iam/trust-policy-github-oidc.json",
 ]
 
