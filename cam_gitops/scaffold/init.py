@@ -166,8 +166,10 @@ def _write(git_root: Path, relative: str, text: str, report: InitReport) -> None
 
 
 def _next_steps(context: render.Context, options: InitOptions) -> list[str]:
-    here = context.prefix or "./"
-    cd = f"cd {context.folder} && " if context.prefix else ""
+    # init runs in the project folder, and so do the commands below; CODEOWNERS paths are
+    # from the repository root.
+    here = "./"
+    cd = ""
     steps = [
         "Next steps:",
         f"  1. Read {here}policy.yaml and set the rules marked for your organisation (buckets, regions, roles).",
@@ -187,7 +189,7 @@ def _next_steps(context: render.Context, options: InitOptions) -> list[str]:
             "       Variables: CAM_GITOPS_PLAN_ROLE_ARN, CAM_GITOPS_APPLY_ROLE_ARN, AWS_REGION;",
             "         models in several accounts: CAM_GITOPS_{PLAN,APPLY}_ROLE_ARN_TEMPLATE too.",
             "       Protect main: require the `lint` and `plan` checks and pull request reviews;",
-            f"       CODEOWNERS for {here}policy.yaml and .github/workflows/ with code owner review.",
+            f"       CODEOWNERS for /{context.prefix}policy.yaml and /.github/workflows/ with code owner review.",
         ]
         if context.github_repo == render.EXAMPLE_REPO:
             steps.append(f"     ({iam}trust-policy-github-oidc.json names OWNER/REPO: use --github-repo next time.)")
