@@ -116,6 +116,9 @@ def _common(context: Context) -> dict[str, str]:
             f"# Project folder: {context.prefix} (policy.yaml and models/); every step runs there.\n" if folder else ""
         ),
         "defaults": f"defaults:\n  run:\n    working-directory: {folder}" if folder else "",
+        # code scanning maps SARIF paths from the repository root: run that check from there,
+        # on the project folder, so its paths name teams/x/models/... and not models/...
+        "sarif_path": f" {folder}" if folder else "",
         "account": context.account,
         "github_repo": context.github_repo,
     }

@@ -324,3 +324,20 @@ def test_duplicate_arn_output_grows_linearly(tmp_path: Path, monkeypatch: pytest
     assert code == 1 and len(found) == count
     assert f"and {count - 4} more" in found[0]["message"]
     assert len(output) < count * 600  # a few hundred bytes per file, not one line per pair of files
+
+
+def test_sarif_of_a_monorepo_project_names_paths_from_the_repository_root(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # what the generated check.yml runs from the repository root: code scanning maps paths from there
+    (tmp_path / ".git").mkdir()
+    write_repo(tmp_path / "teams/audiences", {"models/bad.yaml": model_text(minMatchingSeedSize=100)})
+    (tmp_path / "teams/audiences/.git").rmdir()
+    code, output = run_check(tmp_path, "--format", "sarif", "teams/audiences", monkeypatch=monkeypatch)
+    assert code == 1
+    uris = {
+        location["physicalLocation"]["artifactLocation"]["uri"]
+        for result in json.loads(output)["runs"][0]["results"]
+        for location in result["locations"]
+    }
+    assert uris == {"teams/audiences/models/bad.yaml"}
