@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -63,17 +64,18 @@ def test_one_s3_object_per_run_never_overwritten(
 ) -> None:
     server = seeded_emulator(seed=live_seed(1))
     s3 = boto3.client("s3", endpoint_url=server.url, region_name="us-east-1")
-    s3.create_bucket(Bucket="acme-audit")
+    bucket = f"acme-audit-{uuid.uuid4().hex[:12]}"  # moto's S3 lives as long as the test process
+    s3.create_bucket(Bucket=bucket)
     root = make_repo(tmp_path / "repo", {"cam-0": desired("cam-0")})
-    first = run(root, "apply", "--audit", "s3://acme-audit/cam-gitops")
+    first = run(root, "apply", "--audit", f"s3://{bucket}/cam-gitops")
     assert first.returncode == 0, first.stdout + first.stderr
     write_models(root, {"cam-0": desired("cam-0", minMatchingSeedSize=4000)})
     commit_all(root, "raise the floor")
-    assert run(root, "apply", "--audit", "s3://acme-audit/cam-gitops/").returncode == 0
+    assert run(root, "apply", "--audit", f"s3://{bucket}/cam-gitops/").returncode == 0
 
-    keys = sorted(o["Key"] for o in s3.list_objects_v2(Bucket="acme-audit")["Contents"])
+    keys = sorted(o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"])
     assert len(keys) == 2 and all(k.startswith("cam-gitops/") and k.endswith(".jsonl") for k in keys)
-    bodies = [s3.get_object(Bucket="acme-audit", Key=k)["Body"].read().decode() for k in keys]
+    bodies = [s3.get_object(Bucket=bucket, Key=k)["Body"].read().decode() for k in keys]
     changes = sorted(json.loads(body.splitlines()[0])["changes"][0]["after"] for body in bodies)
     assert changes == [1000, 4000]
     assert git_head(root)[:12] in keys[1] or git_head(root)[:12] in keys[0]  # the key names the commit

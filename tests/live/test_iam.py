@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -102,7 +103,8 @@ def recorded(tmp_path: Path, seeded_emulator: Start) -> dict[str, set[tuple[str,
     seed = live_seed(4)
     seed["configuredAudienceModels"][3].update(tags={"old": "x"}, resourcePolicy=PARTNER_POLICY)
     server = seeded_emulator(seed=seed)
-    boto3.client("s3", endpoint_url=server.url, region_name="us-east-1").create_bucket(Bucket="acme-audit")
+    bucket = f"acme-audit-{uuid.uuid4().hex[:12]}"  # moto's S3 lives as long as the test process
+    boto3.client("s3", endpoint_url=server.url, region_name="us-east-1").create_bucket(Bucket=bucket)
     # cam-0 differs from live (fields, tags, a new policy); cam-1 does not; cam-2 is live but no
     # file manages it; cam-3 loses its tags and its policy.
     models = {
@@ -128,7 +130,7 @@ def recorded(tmp_path: Path, seeded_emulator: Start) -> dict[str, set[tuple[str,
     assert server.store.get(cam_arn("cam-0"))["minMatchingSeedSize"] == 1000
     (root / "models/cam-1.yaml").write_text(yaml.safe_dump(desired("cam-1")))
     server.clear_requests()
-    audited = cam_gitops(root, "apply", "--audit", "s3://acme-audit/cam-gitops/")
+    audited = cam_gitops(root, "apply", "--audit", f"s3://{bucket}/cam-gitops/")
     assert audited.returncode == 0, audited.stdout + audited.stderr
     runs["audit"] = operations(server) - runs["apply"] - {("sts", "GetCallerIdentity")}
     return runs
