@@ -15,6 +15,7 @@ from typing import Any, NoReturn
 import click
 
 from cam_gitops import __version__, exitcodes
+from cam_gitops.live.defaults import APPLY_DEADLINE_S, CONNECT_TIMEOUT_S, PLAN_DEADLINE_S, READ_TIMEOUT_S
 from cam_gitops.report.escape import terminal
 
 FORMATS_CHECK = ("text", "json", "sarif", "github")
@@ -255,15 +256,9 @@ def _aws_options(function: Callable[..., Any]) -> Callable[..., Any]:
     return function
 
 
-# The defaults are those of cam_gitops.live.runs, kept here as literals so that `--help` (and
-# `check`, which shares this module) does not import boto3.
-CONNECT_TIMEOUT_S = 3.0
-READ_TIMEOUT_S = 10.0
-PLAN_DEADLINE_S = 300
-APPLY_DEADLINE_S = 900
 
 
-def _time_options(deadline_s: int) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+def _time_options(deadline_s: float) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Timeouts and the run's deadline, for the commands that talk to AWS."""
 
     def decorate(function: Callable[..., Any]) -> Callable[..., Any]:

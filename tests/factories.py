@@ -78,3 +78,17 @@ def write_repo(root: Path, models: dict[str, str | bytes], policy: dict[str, Any
         else:
             path.write_text(content)
     return root
+
+
+def schema_patterns(node: Any) -> list[str]:
+    """Every `pattern` of a JSON Schema, at any depth."""
+    if isinstance(node, dict):
+        # a "pattern" keyword holds a string; a property called pattern (required-tags) a schema
+        return [
+            p
+            for key, child in node.items()
+            for p in ([child] if key == "pattern" and isinstance(child, str) else schema_patterns(child))
+        ]
+    if isinstance(node, list):
+        return [p for child in node for p in schema_patterns(child)]
+    return []

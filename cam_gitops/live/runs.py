@@ -32,6 +32,7 @@ from cam_gitops.live.apply import (
 from cam_gitops.live.apply import internal_error as apply_internal_error
 from cam_gitops.live.apply import not_started as apply_not_started
 from cam_gitops.live.aws import STOPPED, AwsError, CleanRoomsML, RetrySettings, make_session
+from cam_gitops.live.defaults import CONNECT_TIMEOUT_S, PLAN_DEADLINE_S, READ_TIMEOUT_S
 from cam_gitops.live.parallel import ERROR, IN_FLIGHT, Stop, Unfinished, run_parallel, stop_on_signals
 from cam_gitops.live.plan import ERROR as ERROR_ACTION
 from cam_gitops.live.plan import Change, error_change, summarize
@@ -39,10 +40,6 @@ from cam_gitops.live.planner import plan_target
 from cam_gitops.live.targets import Target, Targets
 from cam_gitops.model import ModelSpec
 
-PLAN_DEADLINE_S = 300.0  # plan and drift
-APPLY_DEADLINE_S = 900.0
-CONNECT_TIMEOUT_S = 3.0
-READ_TIMEOUT_S = 10.0
 NOT_READ = "not read"
 
 

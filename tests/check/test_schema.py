@@ -11,7 +11,7 @@ from typing import Any
 import botocore.loaders
 import jsonschema
 import pytest
-from factories import ACCOUNT, ARN, AUDIENCE_MODEL_ARN, ROLE_ARN, VALID_MODEL
+from factories import ACCOUNT, ARN, AUDIENCE_MODEL_ARN, ROLE_ARN, VALID_MODEL, schema_patterns
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_check_cli import HOSTILE
@@ -150,22 +150,9 @@ def test_drift_guard_notices_a_changed_pattern(shapes: dict[str, Any]) -> None:
         _compare(shapes, "UpdateConfiguredAudienceModelRequest", schema, "request", [])
 
 
-def _patterns(node: Any) -> list[str]:
-    if isinstance(node, dict):
-        # a "pattern" keyword holds a string; a property called pattern (required-tags) a schema
-        return [
-            p
-            for key, child in node.items()
-            for p in ([child] if key == "pattern" and isinstance(child, str) else _patterns(child))
-        ]
-    if isinstance(node, list):
-        return [p for child in node for p in _patterns(child)]
-    return []
-
-
 @pytest.mark.parametrize("name", [MODEL_SCHEMA, POLICY_SCHEMA])
 def test_every_pattern_in_our_schemas_is_a_whole_value_match(name: str) -> None:
-    patterns = _patterns(load_schema(name))
+    patterns = schema_patterns(load_schema(name))
     assert len(patterns) >= 4
     for pattern in patterns:
         assert pattern.startswith("^(?:") and pattern.endswith(")$(?!\\n)"), pattern

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from factories import ACCOUNT, ARN, AUDIENCE_MODEL_ARN, ROLE_ARN, VALID_MODEL, write_repo
+from factories import ACCOUNT, ARN, AUDIENCE_MODEL_ARN, ROLE_ARN, VALID_MODEL, schema_patterns, write_repo
 
 from cam_gitops.check.compiled import ascii_part_of_star_class
 from cam_gitops.check.schema import MODEL_SCHEMA, POLICY_SCHEMA, detailed_validator, fast_validator, load_schema
@@ -108,20 +108,7 @@ def test_policy_patterns_are_whole_value_matches(case: str, rules: dict[str, Any
     )
 
 
-def _patterns(node: Any) -> list[str]:
-    if isinstance(node, dict):
-        # a "pattern" keyword holds a string; a property called pattern (required-tags) a schema
-        return [
-            p
-            for key, child in node.items()
-            for p in ([child] if key == "pattern" and isinstance(child, str) else _patterns(child))
-        ]
-    if isinstance(node, list):
-        return [p for child in node for p in _patterns(child)]
-    return []
-
-
-ALL_PATTERNS = sorted({p for name in (MODEL_SCHEMA, POLICY_SCHEMA) for p in _patterns(load_schema(name))})
+ALL_PATTERNS = sorted({p for name in (MODEL_SCHEMA, POLICY_SCHEMA) for p in schema_patterns(load_schema(name))})
 
 
 VALID_VALUES = [ARN, AUDIENCE_MODEL_ARN, ROLE_ARN, "s3://acme/aud/", ACCOUNT, "us-east-1", "2030-01-01", "Lookalikes"]

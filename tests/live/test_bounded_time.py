@@ -85,12 +85,16 @@ def test_the_backoff_in_the_arithmetic_is_botocores() -> None:
     assert ExponentialBackoff._BASE == 2
 
 
-def test_the_command_line_defaults_are_the_runs_defaults() -> None:
+def test_the_command_line_says_the_defaults_the_runs_use() -> None:
+    from click.testing import CliRunner
+
     settings = runs.AwsSettings()
     assert settings.retries() == RetrySettings(max_pool_connections=10)
-    assert (cli.CONNECT_TIMEOUT_S, cli.READ_TIMEOUT_S) == (runs.CONNECT_TIMEOUT_S, runs.READ_TIMEOUT_S)
-    assert (cli.PLAN_DEADLINE_S, cli.APPLY_DEADLINE_S) == (runs.PLAN_DEADLINE_S, runs.APPLY_DEADLINE_S)
-    assert settings.deadline_s == runs.PLAN_DEADLINE_S
+    for command, deadline in (("plan", settings.deadline_s), ("apply", 900.0)):
+        shown = " ".join(CliRunner().invoke(cli.cli, [command, "--help"]).output.split())
+        assert f"connection to AWS, per attempt. [default: {settings.connect_timeout_s};" in shown
+        assert f"AWS to answer, per attempt. [default: {settings.read_timeout_s};" in shown
+        assert f"did not do. [default: {deadline};" in shown
 
 
 def test_a_silent_call_takes_every_attempt_and_no_longer_than_the_worst_case(
