@@ -211,9 +211,11 @@ def clean_env(**extra: str) -> dict[str, str]:
 
 @pytest.fixture
 def emulator_process() -> Iterator[Callable[..., EmulatorProcess]]:
-    """Factory: ``emulator_process(*args, python=sys.executable, env=None)`` -> started subprocess.
+    """Factory: ``emulator_process(*args, python=sys.executable, env=None, executable=None)`` ->
+    started subprocess.
 
-    Runs ``python -m cam_gitops.emulator --port 0 *args`` and waits for its
+    Runs ``python -m cam_gitops.emulator --port 0 *args`` (or ``executable --port 0 *args``, an
+    installed ``cam-gitops-emulator``) and waits for its
     ``listening on`` line; fails the test with the output if it exits first.
     ``env`` defaults to :func:`clean_env`. Every process is stopped with
     SIGTERM (then killed) at teardown.
@@ -221,8 +223,14 @@ def emulator_process() -> Iterator[Callable[..., EmulatorProcess]]:
     started: list[subprocess.Popen[bytes]] = []
     with contextlib.ExitStack() as stack:
 
-        def start(*args: str, python: str = sys.executable, env: Mapping[str, str] | None = None) -> EmulatorProcess:
-            command: Sequence[str] = [python, "-m", "cam_gitops.emulator", "--port", "0", *args]
+        def start(
+            *args: str,
+            python: str = sys.executable,
+            env: Mapping[str, str] | None = None,
+            executable: str | None = None,
+        ) -> EmulatorProcess:
+            program = [executable] if executable is not None else [python, "-m", "cam_gitops.emulator"]
+            command: Sequence[str] = [*program, "--port", "0", *args]
             # A file, not a pipe: nobody reads stderr while the emulator serves, so a pipe could fill up.
             errors = stack.enter_context(tempfile.TemporaryFile(mode="w+"))
             process = subprocess.Popen(

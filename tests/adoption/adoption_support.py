@@ -10,16 +10,14 @@ that folder with no package index. Nothing from the project's own virtualenv is 
 from __future__ import annotations
 
 import concurrent.futures
-import contextlib
 import os
 import re
-import select
 import shutil
 import subprocess
 import sys
 import tempfile
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -219,39 +217,11 @@ def release(pytestconfig: pytest.Config) -> Release:
 
 
 @pytest.fixture
-def start_emulator() -> Iterator[Callable[..., EmulatorProcess]]:
+def start_emulator(emulator_process: Callable[..., EmulatorProcess]) -> Callable[..., EmulatorProcess]:
     """Factory: start_emulator(bin_dir, *args, env) runs `<bin_dir>/cam-gitops-emulator --port 0 *args`
-    and returns it with its banner once it listens; stopped (SIGTERM, then kill) at teardown."""
-    started: list[subprocess.Popen[bytes]] = []
-    with contextlib.ExitStack() as stack:
+    (the installed release's) and returns it with its banner once it listens."""
 
-        def start(bin_dir: Path, *args: str, env: Mapping[str, str]) -> EmulatorProcess:
-            command = [str(bin_dir / "cam-gitops-emulator"), "--port", "0", *args]
-            # A file, not a pipe: nobody reads stderr while the emulator serves.
-            errors = stack.enter_context(tempfile.TemporaryFile(mode="w+"))
-            process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=errors, env=dict(env))
-            started.append(process)
-            assert process.stdout is not None
-            output = b""
-            while b"listening on" not in output.rpartition(b"\n")[0]:
-                ready, _, _ = select.select([process.stdout], [], [], 60)
-                chunk = os.read(process.stdout.fileno(), 65536) if ready else b""
-                if not chunk:
-                    process.kill()
-                    process.wait()
-                    errors.seek(0)
-                    pytest.fail(f"emulator did not start: {' '.join(command)}\n{output.decode()}{errors.read()}")
-                output += chunk
-            return EmulatorProcess(process, output.decode().rpartition("\n")[0].splitlines())
+    def start(bin_dir: Path, *args: str, env: Mapping[str, str]) -> EmulatorProcess:
+        return emulator_process(*args, env=env, executable=str(bin_dir / "cam-gitops-emulator"))
 
-        yield start
-        for process in started:
-            if process.poll() is None:
-                process.terminate()
-                try:
-                    process.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
-            assert process.stdout is not None
-            process.stdout.close()
+    return start
