@@ -85,7 +85,7 @@ def parse_policy(text: str) -> Any:
     rules then refuse to judge it, and the plan shows it whole)."""
     try:
         document = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested past what the reader can hold
         return text
     return document if isinstance(document, dict) else text
 

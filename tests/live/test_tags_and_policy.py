@@ -201,3 +201,20 @@ def test_import_writes_tags_and_the_policy_and_plan_is_then_a_no_op(
     commit_all(root, "import")
     assert run(root, "check").returncode == 0
     assert run(root, "plan", "--detailed-exitcode").returncode == 0
+
+
+@pytest.mark.parametrize("text", ["not json", "[" * 100_000 + "]" * 100_000, '["a list"]', '{"Statement": 1}'])
+def test_a_live_policy_that_is_not_a_document_is_refused_not_a_crash(text: str) -> None:
+    from cam_gitops.check.rules_beside import allowed_principals
+    from cam_gitops.live.beside import parse_policy
+    from cam_gitops.loader import load_bytes
+    from cam_gitops.model import ModelSpec
+
+    parsed = parse_policy(text)
+    document = load_bytes(f"configuredAudienceModelArn: {cam_arn('x')}\n".encode(), "m.yaml", ".yaml").document
+    assert document is not None
+    found = list(allowed_principals(ModelSpec(document, cam_arn("x"), {}, {"resourcePolicy": parsed}), None))
+    if isinstance(parsed, str):
+        assert [v.message.split(",")[0] for v in found] == ["the resource policy is not a JSON policy document"]
+    else:
+        assert found == []  # a document with nothing that grants
