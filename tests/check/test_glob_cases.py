@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from cam_gitops.check.globs import BLANKS, glob_to_matcher, path_matches
+from cam_gitops.check.rules import arn_glob_matches
 
 PATHS = [
     # a folder written with its slash is everything below it, and nothing beside it
@@ -54,3 +55,18 @@ VALUES = [
 def test_value_globs(glob: str, value: str, never: str, expected: bool) -> None:
     matcher = glob_to_matcher(glob, never=never) if never else glob_to_matcher(glob)
     assert matcher(value) is expected
+
+
+ARN_GLOB = "arn:aws:cleanrooms-ml:*:111122223333:configured-audience-model/*"
+ARN_VALUES = [
+    ("arn:aws:cleanrooms-ml:us-east-1:111122223333:configured-audience-model/partner-1", True),
+    ("arn:aws:cleanrooms-ml:us-east-1:111122223333:configured-audience-model/partner 1", False),
+    ("arn:aws:cleanrooms-ml:us-east-1:111122223333:configured-audience-model/partner\n1", False),
+    ("arn:aws:cleanrooms-ml:us-east-1:111122223333:configured-audience-model/a/b", False),
+]
+
+
+@pytest.mark.parametrize(("arn", "expected"), ARN_VALUES, ids=[repr(a[-12:]) for a, _ in ARN_VALUES])
+def test_an_arn_glob_never_matches_a_blank_a_line_break_or_a_slash(arn: str, expected: bool) -> None:
+    # drift matches live ARNs (from AWS, so hostile) against ignore-unmanaged globs with it
+    assert arn_glob_matches(arn, ARN_GLOB) is expected

@@ -41,7 +41,7 @@ def test_warnings_of_the_reader_are_kept_and_do_not_stop_the_policy(tmp_path: Pa
 
 def test_a_duplicate_key_refuses_the_policy_before_its_values_are_judged(tmp_path: Path) -> None:
     # which of the two values would be kept is a guess: nothing is validated on it
-    loaded = load(tmp_path, "rules:\n  min-matching-seed-size: 100\n  min-matching-seed-size: many\n")
+    loaded = load(tmp_path, "rules:\n  min-matching-seed-size: lots\n  min-matching-seed-size: many\n")
     assert loaded.policy is None
     assert [(rule, line) for rule, line, *_ in shown(loaded)] == [("duplicate-key", 3)]
 

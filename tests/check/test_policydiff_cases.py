@@ -18,7 +18,7 @@ def test_every_scope_is_reported_together() -> None:
         "policy.yaml",
         {"min-matching-seed-size": 1000},
         (
-            Override(("models/media/**",), {"min-matching-seed-size": 2000}),
+            Override(("models/media/**", "models/film/**"), {"min-matching-seed-size": 2000}),
             Override(("models/old/**", "models/older/**"), {"min-matching-seed-size": 500}),
         ),
     )
@@ -26,19 +26,19 @@ def test_every_scope_is_reported_together() -> None:
         "policy.yaml",
         {"min-matching-seed-size": 1500},
         (
-            Override(("models/media/**",), {"min-matching-seed-size": 3000}),
-            Override(("models/new/**",), {"require-description": True}),
+            Override(("models/media/**", "models/film/**"), {"min-matching-seed-size": 3000}),
+            Override(("models/new/**", "models/next/**"), {"require-description": True}),
         ),
     )
     diff = diff_policies(before, after)
     assert [(d.scope, d.rule, d.before, d.after, d.direction) for d in diff.rules] == [
         ("rules", "min-matching-seed-size", 1000, 1500, TIGHTER),
-        ("override models/media/**", "min-matching-seed-size", 2000, 3000, TIGHTER),
-        ("override models/new/**", "require-description", None, True, TIGHTER),
+        ("override models/media/**, models/film/**", "min-matching-seed-size", 2000, 3000, TIGHTER),
+        ("override models/new/**, models/next/**", "require-description", None, True, TIGHTER),
         # the removed override's files now follow the top-level value
         ("override models/old/**, models/older/**", "min-matching-seed-size", 500, 1500, TIGHTER),
     ]
-    assert diff.overrides == (("added", "models/new/**"), ("removed", "models/old/**, models/older/**"))
+    assert diff.overrides == (("added", "models/new/**, models/next/**"), ("removed", "models/old/**, models/older/**"))
 
 
 def test_removing_an_override_that_was_stricter_loosens() -> None:

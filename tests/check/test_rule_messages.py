@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from cam_gitops.check import rules
 from cam_gitops.check.checker import check_file
 from cam_gitops.check.engine import effective_findings
 from cam_gitops.check.policy import Policy
@@ -243,3 +244,21 @@ def test_live_audience_size_config_is_read_as_the_rules_read_a_file(case: str, l
     assert on_live("audienceSizeConfig", live, "audience-size", limits) == expected
     # bins that are not integers are the audience-size rule's to report, not the order's
     assert on_live("audienceSizeConfig", live, "audience-size-ascending", True) == []
+
+
+def test_the_order_rule_leaves_bins_that_are_not_integers_alone() -> None:
+    # whatever a live value holds, a rule reports it or skips it: it never fails on it
+    for bins in ([1, "x"], ["b", "a"], [2, None, 1], "3,2,1"):
+        hostile = spec(model())
+        hostile.desired["audienceSizeConfig"]["audienceSizeBins"] = bins
+        assert list(rules.audience_size_ascending(hostile, True)) == []
+
+
+def test_a_missing_or_blank_description_says_what_to_write(tmp_path: Path) -> None:
+    message = "description is required by policy: say what the model is for and who owns it"
+    assert on_file(tmp_path, model(description=None), "require-description", True) == [
+        ("require-description", 1, message)
+    ]
+    assert on_file(tmp_path, model(description="'  '"), "require-description", True) == [
+        ("require-description", 2, message)
+    ]
