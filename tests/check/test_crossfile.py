@@ -70,7 +70,18 @@ def test_an_arn_no_other_file_holds(tmp_path: Path) -> None:
     (root / "models" / "a.yaml").write_text(model_text())
     (root / "models" / "d.yaml").write_text(model_text(arn=SECOND))
     assert owners(root, [ARN], ["models/a.yaml"]) == {}
+    assert owners(root, [THIRD], ["models/c.yaml"]) == {}  # in no file at all: grep finds nothing
     assert owners(root / "nothing-here", [ARN], []) == {}
+
+
+def test_a_json_file_is_read_as_json(tmp_path: Path) -> None:
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "a.yaml").write_text(model_text())
+    # json.dumps writes an emoji as a surrogate pair escape: valid JSON, refused as YAML
+    text = json.dumps({"configuredAudienceModelArn": ARN, "description": "Spring lookalikes \U0001f331"})
+    assert "\\ud83c\\udf31" in text
+    (tmp_path / "models" / "b.json").write_text(text)
+    assert owners(tmp_path, [ARN], ["models/a.yaml"]) == {ARN: ["models/b.json"]}
 
 
 def test_a_file_name_that_is_not_utf8_is_no_problem(tmp_path: Path) -> None:
