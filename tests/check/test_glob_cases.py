@@ -51,7 +51,7 @@ VALUES = [
 ]
 
 
-@pytest.mark.parametrize(("glob", "value", "never", "expected"), VALUES, ids=[f"{g} {v!r}" for g, v, _, _ in VALUES])
+@pytest.mark.parametrize(("glob", "value", "never", "expected"), VALUES, ids=[f"{g} {v}" for g, v, _, _ in VALUES])
 def test_value_globs(glob: str, value: str, never: str, expected: bool) -> None:
     matcher = glob_to_matcher(glob, never=never) if never else glob_to_matcher(glob)
     assert matcher(value) is expected
@@ -66,7 +66,7 @@ ARN_VALUES = [
 ]
 
 
-@pytest.mark.parametrize(("arn", "expected"), ARN_VALUES, ids=[repr(a[-12:]) for a, _ in ARN_VALUES])
+@pytest.mark.parametrize(("arn", "expected"), ARN_VALUES, ids=["plain", "space", "line break", "slash"])
 def test_an_arn_glob_never_matches_a_blank_a_line_break_or_a_slash(arn: str, expected: bool) -> None:
     # drift matches live ARNs (from AWS, so hostile) against ignore-unmanaged globs with it
     assert arn_glob_matches(arn, ARN_GLOB) is expected
