@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -102,3 +103,18 @@ def test_a_file_is_read_whole_up_to_the_size_limit(tmp_path: Path, size: int, re
     (tmp_path / "models" / "big.yaml").write_text(padding + tail)
     assert (tmp_path / "models" / "big.yaml").stat().st_size == size
     assert owners(tmp_path, [ARN], ["models/a.yaml"]) == ({ARN: ["models/big.yaml"]} if read else {})
+
+
+@pytest.mark.parametrize("tools", [("find",), ()], ids=["no grep", "neither grep nor find"])
+def test_without_grep_the_python_walk_gives_the_same_answer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tools: tuple[str, ...]
+) -> None:
+    root = project(tmp_path / "project")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for tool in tools:
+        found = shutil.which(tool)
+        assert found is not None
+        os.symlink(found, bin_dir / tool)
+    monkeypatch.setenv("PATH", str(bin_dir))
+    assert owners(root, [ARN, SECOND], ["models/a.yaml"]) == EXPECTED
