@@ -35,7 +35,7 @@ bench: $(STAMP)
 	$(PY) bench/apply.py
 
 # Mutation testing of the policy engine (config: [tool.mutmut] in pyproject.toml). Starts from a
-# fresh mutants/ copy so the score never rests on results of older tests; about 50 minutes
+# fresh mutants/ copy so the score never rests on results of older tests; 25 to 50 minutes
 # with two workers. Fails below 90% of mutants killed; survivors judged equivalent are in
 # mutation/equivalent.md.
 MUTATE_STAMP := $(VENV)/.installed-mutate

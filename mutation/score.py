@@ -1,7 +1,7 @@
 """Mutation score of the policy engine, per module and overall, from mutmut's results.
 
 Reads the `.meta` files mutmut 3 writes next to each mutated module under mutants/. A mutant
-counts as killed when a test failed on it or it timed out; every other outcome (survived,
+counts as killed when a test failed on it, it timed out or it crashed; every other outcome (survived,
 no test reached it, not run) counts against the score. Lists the mutants that did not die,
 and exits 1 when the overall score is below the threshold, 2 when there is nothing to score.
 
@@ -17,8 +17,9 @@ from collections import Counter
 from pathlib import Path
 
 # mutmut's exit codes (mutmut/stats.py): a test failed (1, or 3 for an error inside pytest),
-# or the mutant ran out of CPU time (an endless loop is as visible as a failure).
-KILLED = frozenset({1, 3, 24, -24, 36, 152, 255})
+# or the mutant ran out of CPU time (SIGXCPU, then SIGKILL one second later: -9) or crashed
+# the interpreter. An endless loop or a crash is as visible to a user as a failure.
+KILLED = frozenset({1, 3, 24, -24, 36, 152, 255, -9, -11})
 OUTCOME = {0: "survived", 5: "no tests", 33: "no tests", 34: "skipped", None: "not run"}
 
 
