@@ -256,8 +256,6 @@ def _aws_options(function: Callable[..., Any]) -> Callable[..., Any]:
     return function
 
 
-
-
 def _time_options(deadline_s: float) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Timeouts and the run's deadline, for the commands that talk to AWS."""
 

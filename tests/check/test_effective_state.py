@@ -1,0 +1,44 @@
+"""The model as it will be after the update (live values for what the file leaves out): which
+findings come from live values, and that the file's own values still stand."""
+
+from __future__ import annotations
+
+from factories import ARN, model_text
+
+from cam_gitops.check.engine import apply_rules, effective_findings, effective_model
+from cam_gitops.loader import load_bytes
+from cam_gitops.model import ModelSpec, model_from_document
+
+
+def spec(**changes: object) -> ModelSpec:
+    document = load_bytes(model_text(**changes).encode(), "models/m.yaml", ".yaml").document
+    assert document is not None
+    return model_from_document(document)
+
+
+def test_the_model_as_it_will_be_keeps_the_files_arn_and_values() -> None:
+    model = spec(description=None)
+    live = {"description": "live text", "minMatchingSeedSize": 5, "configuredAudienceModelArn": "ignored"}
+    after = effective_model(model, live)
+    assert after.arn == ARN
+    assert after.desired == {**model.desired, "description": "live text"}
+    found = apply_rules(after, {"allowed-regions": ["eu-west-1"]})
+    assert [(f.rule, f.position.line, f.message) for f in found] == [
+        ("allowed-regions", 1, "configuredAudienceModelArn is in region us-east-1; allowed regions: eu-west-1"),
+        ("allowed-regions", 2, "audienceModelArn is in region us-east-1; allowed regions: eu-west-1"),
+    ]
+
+
+def test_a_value_set_nowhere_is_the_files_finding_not_a_live_one() -> None:
+    model = spec(minMatchingSeedSize=None, description=None)
+    rules = {"min-matching-seed-size": 1000, "require-description": True}
+    assert effective_findings(model, {}, rules) == []
+    assert effective_findings(model, {"minMatchingSeedSize": None}, rules) == []
+    [live] = effective_findings(model, {"minMatchingSeedSize": 10}, rules)
+    assert (live.rule, live.path, live.position.line) == ("min-matching-seed-size", "models/m.yaml", 1)
+    assert live.message.startswith("minMatchingSeedSize is 10; policy requires at least 1000 (live value; ")
+
+
+def test_a_live_value_the_file_overrides_is_not_judged() -> None:
+    model = spec(minMatchingSeedSize=2000)
+    assert effective_findings(model, {"minMatchingSeedSize": 10}, {"min-matching-seed-size": 1000}) == []
