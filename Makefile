@@ -25,8 +25,8 @@ demo: $(STAMP)
 	@bash scripts/demo.sh
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check cam_gitops tests bench scripts
-	$(VENV)/bin/ruff format --check --quiet cam_gitops tests bench scripts
+	$(VENV)/bin/ruff check cam_gitops tests bench scripts mutation
+	$(VENV)/bin/ruff format --check --quiet cam_gitops tests bench scripts mutation
 	$(VENV)/bin/mypy
 
 bench: $(STAMP)

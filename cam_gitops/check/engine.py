@@ -30,7 +30,7 @@ def _violations(model: ModelSpec, rules: Mapping[str, Any]) -> list[tuple[str, V
         try:
             found.extend((rule_id, violation) for violation in check(model, value))
         except Exception as exc:  # one buggy rule must not hide the other results
-            found.append((rule_id, Violation((), f"rule failed on this file ({type(exc).__name__}: {exc})")))
+            found.append((rule_id, Violation((), f"rule failed on this file ({type(exc).__name__}: {exc})", True)))
     return found
 
 
@@ -65,7 +65,10 @@ def effective_findings(model: ModelSpec, live: Mapping[str, Any], rules: Mapping
     findings: list[Finding] = []
     for rule_id, violation in _violations(effective_model(model, live), rules):
         field = _top_field(violation.field)
-        if field in from_live:
+        if violation.crashed and from_live:  # a rule that cannot judge a live value refuses it
+            message = violation.message.replace("on this file", "on the model as it will be (live values included)")
+            findings.append(error(model.path, LIVE_VALUE_POSITION, rule_id, message))
+        elif field in from_live:
             findings.append(error(model.path, LIVE_VALUE_POSITION, rule_id, _live_message(violation, field, model)))
     return findings
 

@@ -17,6 +17,7 @@ class Violation:
 
     field: DocPath
     message: str
+    crashed: bool = False  # the rule raised: it could not judge the model
 
 
 RuleCheck = Callable[[ModelSpec, Any], Iterator[Violation]]

@@ -3,6 +3,9 @@ findings come from live values, and that the file's own values still stand."""
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
 from factories import ARN, model_text
 
 from cam_gitops.check.engine import apply_rules, effective_findings, effective_model
@@ -42,3 +45,17 @@ def test_a_value_set_nowhere_is_the_files_finding_not_a_live_one() -> None:
 def test_a_live_value_the_file_overrides_is_not_judged() -> None:
     model = spec(minMatchingSeedSize=2000)
     assert effective_findings(model, {"minMatchingSeedSize": 10}, {"min-matching-seed-size": 1000}) == []
+
+
+def test_a_rule_that_crashes_on_a_live_value_refuses_the_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    from cam_gitops.check import rules
+
+    def broken(model: Any, value: Any) -> Any:
+        raise RuntimeError("cannot judge this")
+        yield  # pragma: no cover
+
+    monkeypatch.setitem(rules.CHECKS, "require-description", broken)
+    model = spec(description=None)
+    [finding] = effective_findings(model, {"description": "live text"}, {"require-description": True})
+    assert finding.rule == "require-description"
+    assert "rule failed on the model as it will be (live values included)" in finding.message
