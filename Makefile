@@ -19,7 +19,7 @@ $(ACTIONLINT):
 	bash scripts/install-actionlint.sh
 
 test: $(STAMP) $(ACTIONLINT) lint
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n auto --maxprocesses 4 --dist loadfile
 
 demo: $(STAMP)
 	@bash scripts/demo.sh

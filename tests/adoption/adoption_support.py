@@ -25,7 +25,6 @@ import pytest
 from emulator_fixtures import EmulatorProcess
 
 PROJECT = Path(__file__).resolve().parents[2]
-VERSION_FILE = PROJECT / "cam_gitops" / "_version.py"
 # Where git and bash live; a venv's bin goes first. No python of the machine's is needed after it.
 SYSTEM_PATH = os.pathsep.join(["/usr/local/bin", "/usr/bin", "/bin"])
 
@@ -97,21 +96,22 @@ def _assert_from_git(version: str) -> None:
 
 
 def build_wheel(dist: Path) -> tuple[Path, str]:
-    """The wheel of this working tree, and its version (checked against git)."""
-    # The build writes cam_gitops/_version.py into the tree (untracked); the editable install of
-    # the project reads the same file, so it is put back as it was at once.
-    saved = VERSION_FILE.read_bytes() if VERSION_FILE.exists() else None
-    try:
-        run(
-            [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--wheel-dir", dist, PROJECT],
-            cwd=dist,
-            env=host_env(),
-        )
-    finally:
-        if saved is None:
-            VERSION_FILE.unlink(missing_ok=True)
-        else:
-            VERSION_FILE.write_bytes(saved)
+    """The wheel of this working tree, and its version (checked against git).
+
+    Built from a copy of the tree (its .git included, so the version is the same): the build
+    writes cam_gitops/_version.py, which the project's own editable install reads, and tests
+    running beside this one (pytest-xdist) must never see it change.
+    """
+    source = dist.parent / "source"
+    junk = shutil.ignore_patterns(
+        ".venv", ".tools", "mutants", "__pycache__", ".mypy_cache", ".ruff_cache", ".pytest_cache", ".hypothesis"
+    )
+    shutil.copytree(PROJECT, source, ignore=junk, symlinks=True)
+    run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--wheel-dir", dist, source],
+        cwd=dist,
+        env=host_env(),
+    )
     (wheel,) = dist.glob("cam_gitops-*.whl")
     version = wheel.name.split("-")[1]
     _assert_from_git(version)

@@ -20,7 +20,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     ours = [item for item in items if HERE in item.path.parents]
     if ours and not config.option.collectonly:
         items[:] = [item for item in items if HERE not in item.path.parents] + ours
-        PREPARATION.start(config)
+        # Under pytest-xdist every worker collects every test and only one runs these: that one
+        # prepares the release when its first adoption test asks for it.
+        if not hasattr(config, "workerinput"):
+            PREPARATION.start(config)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
