@@ -72,6 +72,7 @@ def model_data(
             "roleArn": f"arn:aws:iam::{account}:role/cleanrooms-ml-audience-writer{role_suffix}",
         },
         "audienceSizeConfig": size,
+        "tags": {"team": team},
     }
     return team, data
 
