@@ -17,7 +17,7 @@
    repository holding only that file. API calls are counted by the emulator
    (GET /_emulator/requests).
 
-    python bench/apply.py            # ~8 min
+    python bench/apply.py            # ~10 min
     python bench/apply.py --quick    # N = 100 only, one run each, reconcile and changed-since on 1,000 files
     python bench/apply.py --full     # also C = 1 at N = 1000
 """

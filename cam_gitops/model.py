@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -45,13 +46,21 @@ _ARN_SHAPES = {
 }
 
 
+@functools.cache
+def _arn_pattern(service: str, kind: str) -> re.Pattern[str]:
+    region, resource_id = _ARN_SHAPES[service]
+    return re.compile(
+        rf"arn:(aws(?:-[a-z]+)*):{re.escape(service)}:({region}):([0-9]{{12}}):{re.escape(kind)}/({resource_id})"
+    )
+
+
 def parse_arn(text: str, service: str, kind: str) -> Arn | None:
     """The ARN of a service's resource type, validated whole (partition, service, region,
     account, type and id), or None when text is not exactly one."""
-    region, resource_id = _ARN_SHAPES[service]
-    pattern = rf"arn:(aws(?:-[a-z]+)*):{re.escape(service)}:({region}):([0-9]{{12}}):{re.escape(kind)}/({resource_id})"
-    match = re.fullmatch(pattern, text)
-    if match is None or len(text) > 2048:
+    if len(text) > 2048:
+        return None
+    match = _arn_pattern(service, kind).fullmatch(text)
+    if match is None:
         return None
     partition, region_found, account, _ = match.groups()
     return Arn(partition, service, region_found, account, f"{kind}/{match.group(4)}")

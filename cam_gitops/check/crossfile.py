@@ -19,7 +19,7 @@ from cam_gitops.loader import MAX_FILE_BYTES, load_bytes
 from cam_gitops.model import parse_arn
 from cam_gitops.workspace.layout import MODELS_DIR, all_model_files, is_model_path
 
-GREP_MAX_PATTERNS = 200  # beyond, the run checks most files anyway: read them all
+GREP_MAX_PATTERNS = 200  # beyond, a token scan in Python (its cost does not grow with the ARNs sought)
 
 
 def other_owners(root: Path, arns: Iterable[str], checked: Iterable[str]) -> dict[str, list[str]]:
@@ -31,8 +31,12 @@ def other_owners(root: Path, arns: Iterable[str], checked: Iterable[str]) -> dic
     needles = sorted({arn.rsplit(":", 1)[-1] for arn in wanted})
     candidates = _grep(root, needles) if len(needles) <= GREP_MAX_PATTERNS else None
     if candidates is None:
-        literal = re.compile("|".join(re.escape(needle) for needle in needles).encode("ascii"))
-        candidates = [f.display_path for f in all_model_files(root) if _may_hold(f.fs_path, literal)]
+        resources = frozenset(needle.encode("ascii") for needle in needles)
+        candidates = [
+            f.display_path
+            for f in all_model_files(root)
+            if f.display_path not in skip and _may_hold(f.fs_path, resources)
+        ]
     found: dict[str, list[str]] = {}
     for path in candidates:
         if path in skip or not is_model_path(path):
@@ -76,9 +80,16 @@ def _run(command: list[str], root: Path) -> subprocess.CompletedProcess[bytes] |
         return None
 
 
-def _may_hold(path: Path, literal: re.Pattern[bytes]) -> bool:
+# A literal ARN's resource part runs to the end of its scalar: the next byte (a quote, a space,
+# a newline, `,` or `}`) is not one of the resource id's characters.
+_RESOURCE = re.compile(rb"configured-audience-model/[-a-zA-Z0-9_/.]+")
+
+
+def _may_hold(path: Path, resources: frozenset[bytes]) -> bool:
+    """Whether a file may hold one of the resource parts: a set lookup per ARN-like token, so
+    the cost does not grow with the number of ARNs sought."""
     raw = _read(path)
-    return raw is not None and (b"\\" in raw or literal.search(raw) is not None)
+    return raw is not None and (b"\\" in raw or any(token in resources for token in _RESOURCE.findall(raw)))
 
 
 def _read(path: Path) -> bytes | None:

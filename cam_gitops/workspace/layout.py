@@ -123,10 +123,13 @@ def find_projects(cwd: Path, paths: Iterable[str], policy_file: str | None = Non
     if policy_file is not None or not paths:
         return [(_make_project(home, cwd_real, policy_file), paths)]
     groups: dict[Path, list[str]] = {}
+    roots: dict[str, Path] = {}  # folder -> its project root: pre-commit passes many files per folder
     for given in paths:
-        absolute = Path(os.path.abspath(cwd / given))
-        found = _project_of(absolute if absolute.is_dir() else absolute.parent)
-        groups.setdefault((found or home).resolve(), []).append(given)
+        absolute = os.path.abspath(os.path.join(cwd, given))
+        folder = absolute if os.path.isdir(absolute) else os.path.dirname(absolute)
+        if folder not in roots:
+            roots[folder] = (_project_of(Path(folder)) or home).resolve()
+        groups.setdefault(roots[folder], []).append(given)
     return [(_make_project(root, cwd_real, None), grouped) for root, grouped in sorted(groups.items())]
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from factories import ARN, model_text
 
-from cam_gitops.check.crossfile import other_owners
+from cam_gitops.check.crossfile import GREP_MAX_PATTERNS, other_owners
 from cam_gitops.loader import MAX_FILE_BYTES
 
 SECOND = ARN.replace("demo-0001", "demo-0002")
@@ -118,3 +118,12 @@ def test_without_grep_the_python_walk_gives_the_same_answer(
         os.symlink(found, bin_dir / tool)
     monkeypatch.setenv("PATH", str(bin_dir))
     assert owners(root, [ARN, SECOND], ["models/a.yaml"]) == EXPECTED
+
+
+def test_many_arns_sought_at_once_give_the_same_answer(tmp_path: Path) -> None:
+    """Past GREP_MAX_PATTERNS the files are scanned in Python for ARN-like tokens instead."""
+    root = project(tmp_path)
+    (root / "models" / "longer.yaml").write_text(model_text(arn=ARN + "-extra"))  # not the same model
+    many = [ARN.replace("demo-0001", f"demo-{n:04d}") for n in range(4, GREP_MAX_PATTERNS + 50)]
+    assert owners(root, [ARN, SECOND, *many], ["models/a.yaml"]) == EXPECTED
+    assert owners(root, [ARN + "-extra", *many], ["models/a.yaml"]) == {ARN + "-extra": ["models/longer.yaml"]}
