@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from cam_gitops.loader import SourceDocument
 
@@ -20,8 +20,7 @@ UPDATABLE_FIELDS = (
 )
 
 
-@dataclass(frozen=True)
-class Arn:
+class Arn(NamedTuple):
     """The parts of an ARN this tool cares about."""
 
     partition: str

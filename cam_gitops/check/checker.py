@@ -7,6 +7,7 @@ import os
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from cam_gitops.check.crossfile import owners_text
 from cam_gitops.check.engine import apply_rules
@@ -24,8 +25,7 @@ FILE_START = Position(1, 1)
 PARALLEL_THRESHOLD = 300
 
 
-@dataclass(frozen=True)
-class FileResult:
+class FileResult(NamedTuple):
     """What checking one file produced."""
 
     path: str

@@ -11,14 +11,20 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cam_gitops.loader import MAX_FILE_BYTES, load_bytes
 from cam_gitops.model import parse_arn
-from cam_gitops.workspace.layout import MODELS_DIR, all_model_files, is_model_path
+from cam_gitops.workspace.layout import MODELS_DIR, all_model_files, few_model_files, is_model_path
 
+if TYPE_CHECKING:
+    import subprocess
+
+# Up to this many model files, Python reads them sooner than grep starts (the hook in a small
+# repository spawns nothing).
+FEW_FILES = 64
 GREP_MAX_PATTERNS = 200  # beyond, a token scan in Python (its cost does not grow with the ARNs sought)
 
 
@@ -29,12 +35,13 @@ def other_owners(root: Path, arns: Iterable[str], checked: Iterable[str]) -> dic
         return {}
     skip = set(checked)
     needles = sorted({arn.rsplit(":", 1)[-1] for arn in wanted})
-    candidates = _grep(root, needles) if len(needles) <= GREP_MAX_PATTERNS else None
+    files = few_model_files(root, FEW_FILES)
+    candidates = _grep(root, needles) if files is None and len(needles) <= GREP_MAX_PATTERNS else None
     if candidates is None:
         resources = frozenset(needle.encode("ascii") for needle in needles)
         candidates = [
             f.display_path
-            for f in all_model_files(root)
+            for f in (all_model_files(root) if files is None else files)
             if f.display_path not in skip and _may_hold(f.fs_path, resources)
         ]
     found: dict[str, list[str]] = {}
@@ -67,6 +74,8 @@ def _grep(root: Path, needles: list[str]) -> list[str] | None:
 
 
 def _run(command: list[str], root: Path) -> subprocess.CompletedProcess[bytes] | None:
+    import subprocess  # only a large project greps
+
     try:
         return subprocess.run(
             command,

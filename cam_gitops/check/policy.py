@@ -7,27 +7,24 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from cam_gitops.check.globs import path_matches
 from cam_gitops.check.schema import POLICY_SCHEMA, validate
-from cam_gitops.check.version import required_version_findings
 from cam_gitops.findings import Finding, Position, error, warning
 from cam_gitops.loader import POLICY_FILE, SourceDocument, load_file
 
 DEFAULT_POLICY_FILE = "policy.yaml"
 
 
-@dataclass(frozen=True)
-class Override:
+class Override(NamedTuple):
     """Rule values that replace the top-level ones for files matching any of the globs."""
 
     paths: tuple[str, ...]
     rules: Mapping[str, Any]
 
 
-@dataclass(frozen=True)
-class Waiver:
+class Waiver(NamedTuple):
     """A reasoned, expiring exception to one rule for matching files."""
 
     path: str
@@ -45,8 +42,7 @@ class Waiver:
         return today > self.expires
 
 
-@dataclass(frozen=True)
-class IgnoredModel:
+class IgnoredModel(NamedTuple):
     """A live model (ARN or glob) deliberately left without a file, and why."""
 
     arn: str
@@ -82,8 +78,7 @@ class Policy:
         return rules
 
 
-@dataclass(frozen=True)
-class PolicyLoad:
+class PolicyLoad(NamedTuple):
     """A policy, or the findings on the policy file that make it unusable."""
 
     policy: Policy | None
@@ -113,7 +108,10 @@ def load_policy(fs_path: Path, display_path: str) -> PolicyLoad:
     findings += [_as_policy_finding(f) for f in validate(document, POLICY_SCHEMA)]
     if any(f.severity.value == "error" for f in findings):
         return PolicyLoad(None, tuple(findings))  # the semantic checks rely on the schema's shapes
-    findings += required_version_findings(document)
+    if "required-version" in document.data:  # the version reader is imported only for a pin
+        from cam_gitops.check.version import required_version_findings
+
+        findings += required_version_findings(document)
     findings += _semantic_problems(document)
     if any(f.severity.value == "error" for f in findings):
         return PolicyLoad(None, tuple(findings))

@@ -11,6 +11,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from cam_gitops.check.checker import CheckResult, default_jobs, run_check
 from cam_gitops.check.policy import Policy, empty_policy, load_policy
@@ -21,8 +22,7 @@ from cam_gitops.findings import Finding, Position, error, sorted_findings, warni
 from cam_gitops.workspace.layout import MODELS_DIR, Project, Selection, UsageError, find_projects, select
 
 
-@dataclass(frozen=True)
-class CheckOptions:
+class CheckOptions(NamedTuple):
     """The inputs of a check run."""
 
     paths: Sequence[str]

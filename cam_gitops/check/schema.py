@@ -10,9 +10,8 @@ import functools
 import json
 import re
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from cam_gitops.check.compiled import Predicate, ascii_part_of_star_class, compile_schema
 from cam_gitops.findings import Finding, Position, error, warning
@@ -23,8 +22,7 @@ if TYPE_CHECKING:
     from jsonschema.protocols import Validator
 
 
-@dataclass(frozen=True)
-class _SchemaError:
+class _SchemaError(NamedTuple):
     """The parts of a jsonschema error that a message needs, as plain values."""
 
     keyword: str

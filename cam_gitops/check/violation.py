@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from cam_gitops.loader import DocPath
 from cam_gitops.model import ModelSpec
 
 
-@dataclass(frozen=True)
-class Violation:
+class Violation(NamedTuple):
     """What a rule found wrong, and at which field (() for the model as a whole)."""
 
     field: DocPath

@@ -10,7 +10,7 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from cam_gitops.findings import Finding, Position
 
@@ -41,8 +41,7 @@ NON_FINITE_RULE = "non-finite numbers are never valid in a model or policy file"
 DEEP = f"nesting deeper than {MAX_DEPTH} levels; model and policy files are shallow"
 
 
-@dataclass(frozen=True)
-class FileKind:
+class FileKind(NamedTuple):
     """What a file is for, to word the messages about its whole content."""
 
     noun: str
@@ -89,8 +88,7 @@ class SourceDocument:
         return self.key_positions.get(doc_path) or self.locate(doc_path)
 
 
-@dataclass(frozen=True)
-class LoadResult:
+class LoadResult(NamedTuple):
     """Either a document or the findings that explain why there is none."""
 
     document: SourceDocument | None

@@ -6,12 +6,10 @@ Adding a format is one function and one entry in CHECK_REPORTERS. Nothing here p
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import quote
 
 from cam_gitops import __version__
-from cam_gitops.check.catalog import RULES, RuleInfo
 from cam_gitops.check.checker import CheckResult
 from cam_gitops.findings import Finding, Severity
 from cam_gitops.report.escape import (
@@ -23,12 +21,14 @@ from cam_gitops.report.escape import (
     terminal,
 )
 
+if TYPE_CHECKING:
+    from cam_gitops.check.catalog import RuleInfo
+
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://github.com/cam-gitops/cam-gitops#readme"
 
 
-@dataclass(frozen=True)
-class Style:
+class Style(NamedTuple):
     """Terminal styling; colour only when the output is a TTY and NO_COLOR is unset."""
 
     color: bool = False
@@ -101,6 +101,8 @@ def sarif_report(
     (covered by a waiver in policy.yaml) are results too, with a `suppressions` entry, so code
     scanning shows them as dismissed instead of never knowing them.
     """
+    from cam_gitops.check.catalog import RULES  # SARIF only: not on the hook's start-up path
+
     known = {**RULES, **(extra_rules or {})}
     rule_ids = sorted(set(known) | {f.rule for f in [*findings, *suppressed]})
     index = {rule_id: i for i, rule_id in enumerate(rule_ids)}

@@ -22,7 +22,6 @@ Nothing here imports more than the standard library: the pre-commit hook uses it
 
 from __future__ import annotations
 
-import html
 import json
 import re
 from collections.abc import Sequence
@@ -152,6 +151,8 @@ def html_code(value: str) -> str:
     so no mention or link pattern is in the source; control characters and line breaks escaped
     first (terminal), so the HTML block, which ends at a blank line, cannot be ended early.
     """
+    import html  # only Markdown reports need it: not on the hook's start-up path
+
     escaped = html.escape(terminal(value), quote=True).replace("@", "&#64;").replace(":", "&#58;")
     return f"<code>{escaped}</code>"
 

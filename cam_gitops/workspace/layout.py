@@ -11,11 +11,13 @@ root; what a user reads is relative to the folder the command ran in (`Project.s
 
 from __future__ import annotations
 
+import itertools
 import os
 import stat
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from cam_gitops.findings import Finding, Position, error, warning
 from cam_gitops.loader import MODEL_SUFFIXES
@@ -29,8 +31,7 @@ class UsageError(Exception):
     """A path, option or revision that cannot be used: exit code 4."""
 
 
-@dataclass(frozen=True)
-class ModelFile:
+class ModelFile(NamedTuple):
     """A model file: where it is on disk, and its path inside the project (with /)."""
 
     fs_path: Path
@@ -47,8 +48,7 @@ class Selection:
     complete: bool = False
 
 
-@dataclass(frozen=True)
-class Project:
+class Project(NamedTuple):
     """A policy.yaml and the models/ beside it."""
 
     root: Path
@@ -159,6 +159,12 @@ def display_path(root: Path, path: Path) -> str:
 def all_model_files(root: Path) -> list[ModelFile]:
     """Every model file under models/, in a stable order."""
     return sorted(_walk(root, root / MODELS_DIR), key=lambda f: f.display_path)
+
+
+def few_model_files(root: Path, limit: int) -> list[ModelFile] | None:
+    """Every model file under models/ (as all_model_files), or None once there are more than limit."""
+    found = list(itertools.islice(_walk(root, root / MODELS_DIR), limit + 1))
+    return sorted(found, key=lambda f: f.display_path) if len(found) <= limit else None
 
 
 def select(project: Project, paths: Iterable[str], cwd: Path | None = None) -> Selection:

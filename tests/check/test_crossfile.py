@@ -1,6 +1,6 @@
 """Which other model files manage an ARN, found without parsing every file: grep narrows the
-files to parse, Python reads them when grep cannot (a link under models/, no grep), and both
-give the same answer."""
+files to parse in a large project, Python reads them in a small one or when grep cannot (a link
+under models/, no grep), and every way gives the same answer."""
 
 from __future__ import annotations
 
@@ -12,11 +12,20 @@ from pathlib import Path
 import pytest
 from factories import ARN, model_text
 
+from cam_gitops.check import crossfile
 from cam_gitops.check.crossfile import GREP_MAX_PATTERNS, other_owners
 from cam_gitops.loader import MAX_FILE_BYTES
 
 SECOND = ARN.replace("demo-0001", "demo-0002")
 THIRD = ARN.replace("demo-0001", "demo-0003")
+
+
+@pytest.fixture(autouse=True, params=["large project (grep)", "small project (Python)"])
+def project_size(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test runs as in a project too large to read in Python first, then as in a small one."""
+    if request.param.startswith("large"):
+        monkeypatch.setattr(crossfile, "FEW_FILES", 0)
+    return str(request.param)
 
 
 def project(root: Path) -> Path:
