@@ -52,6 +52,41 @@ STRICT_POLICY: dict[str, Any] = {
 }
 
 
+# The valid model with one key per line, so that tests can name the line of each key.
+LAYOUT = (
+    ("configuredAudienceModelArn", 0, ARN),  # line 1
+    ("description", 0, "Spring lookalikes"),  # 2
+    ("audienceModelArn", 0, AUDIENCE_MODEL_ARN),  # 3
+    ("minMatchingSeedSize", 0, "1500"),  # 4
+    ("sharedAudienceMetrics", 0, "[NONE]"),  # 5
+    ("outputConfig", 0, ""),  # 6
+    ("destination", 2, ""),  # 7
+    ("s3Destination", 4, ""),  # 8
+    ("s3Uri", 6, "s3://acme/aud/"),  # 9
+    ("roleArn", 2, ROLE_ARN),  # 10
+    ("audienceSizeConfig", 0, ""),  # 11
+    ("audienceSizeType", 2, "ABSOLUTE"),  # 12
+    ("audienceSizeBins", 2, "[50000, 100000]"),  # 13
+)
+
+
+def layout_model(**values: str | None) -> str:
+    """The LAYOUT model with some values replaced as YAML text; None leaves a key out, with
+    what it holds (later lines move up)."""
+    unknown = set(values) - {key for key, _, _ in LAYOUT}
+    assert not unknown, unknown
+    lines = []
+    dropped_at: int | None = None
+    for key, indent, default in LAYOUT:
+        if dropped_at is not None and indent > dropped_at:
+            continue
+        value = values.get(key, default)
+        dropped_at = indent if value is None else None
+        if value is not None:
+            lines.append(f"{' ' * indent}{key}:{' ' + value if value else ''}")
+    return "\n".join(lines) + "\n"
+
+
 def model_text(arn: str = ARN, **changes: Any) -> str:
     """The valid model YAML with top-level keys replaced (None removes a key)."""
     data = yaml.safe_load(VALID_MODEL)

@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from factories import ACCOUNT, AUDIENCE_MODEL_ARN, ROLE_ARN
+from factories import layout_model as model
 
 from cam_gitops.check import rules
 from cam_gitops.check.checker import check_file
@@ -16,42 +18,7 @@ from cam_gitops.loader import load_bytes
 from cam_gitops.model import ModelSpec, model_from_document
 from cam_gitops.workspace.layout import ModelFile
 
-ACCOUNT = "111122223333"
-ARN = f"arn:aws:cleanrooms-ml:us-east-1:{ACCOUNT}:configured-audience-model/demo-0001"
-AM_ARN = f"arn:aws:cleanrooms-ml:us-east-1:{ACCOUNT}:audience-model/am-0001"
-ROLE = f"arn:aws:iam::{ACCOUNT}:role/cleanrooms-ml-audience-writer"
 NAME = "models/m.yaml"
-
-# One key per line: the line numbers below refer to this layout.
-LAYOUT = (
-    ("configuredAudienceModelArn", 0, ARN),  # 1
-    ("description", 0, "Spring lookalikes"),  # 2
-    ("audienceModelArn", 0, AM_ARN),  # 3
-    ("minMatchingSeedSize", 0, "1500"),  # 4
-    ("sharedAudienceMetrics", 0, "[NONE]"),  # 5
-    ("outputConfig", 0, ""),  # 6
-    ("destination", 2, ""),  # 7
-    ("s3Destination", 4, ""),  # 8
-    ("s3Uri", 6, "s3://acme/aud/"),  # 9
-    ("roleArn", 2, ROLE),  # 10
-    ("audienceSizeConfig", 0, ""),  # 11
-    ("audienceSizeType", 2, "ABSOLUTE"),  # 12
-    ("audienceSizeBins", 2, "[50000, 100000]"),  # 13
-)
-
-
-def model(**values: str | None) -> str:
-    """The model file with some values replaced (None leaves the key out, with what it holds)."""
-    lines = []
-    dropped_at: int | None = None
-    for key, indent, default in LAYOUT:
-        if dropped_at is not None and indent > dropped_at:
-            continue
-        value = values.get(key, default)
-        dropped_at = indent if value is None else None
-        if value is not None:
-            lines.append(f"{' ' * indent}{key}:{' ' + value if value else ''}")
-    return "\n".join(lines) + "\n"
 
 
 def on_file(tmp_path: Path, text: str, rule: str, config: Any) -> list[tuple[str, int, str]]:
@@ -123,7 +90,7 @@ S3_LIVE_CASES = [
 
 @pytest.mark.parametrize(("case", "value", "message"), S3_LIVE_CASES, ids=[c[0] for c in S3_LIVE_CASES])
 def test_a_live_s3_uri_is_validated_as_a_file_value_is(case: str, value: Any, message: str) -> None:
-    live = {"destination": {"s3Destination": {"s3Uri": value}}, "roleArn": ROLE}
+    live = {"destination": {"s3Destination": {"s3Uri": value}}, "roleArn": ROLE_ARN}
     assert on_live("outputConfig", live, S3, PREFIXES) == [message + live_suffix("outputConfig")]
 
 
@@ -154,24 +121,24 @@ OTHER = "444455556666"
 LIST_MESSAGES = [
     (
         "allowed-accounts",
-        {"audienceModelArn": AM_ARN.replace(ACCOUNT, OTHER)},
+        {"audienceModelArn": AUDIENCE_MODEL_ARN.replace(ACCOUNT, OTHER)},
         [ACCOUNT, "555566667777"],
         [(3, f"audienceModelArn is in account {OTHER}; allowed accounts: {ACCOUNT}, 555566667777")],
     ),
     (
         "allowed-regions",
-        {"audienceModelArn": AM_ARN.replace("us-east-1", "eu-west-1")},
+        {"audienceModelArn": AUDIENCE_MODEL_ARN.replace("us-east-1", "eu-west-1")},
         ["us-east-1", "us-west-2"],
         [(3, "audienceModelArn is in region eu-west-1; allowed regions: us-east-1, us-west-2")],
     ),
     (
         "allowed-role-arns",
-        {"roleArn": ROLE.replace("cleanrooms-ml-", "admin-")},
+        {"roleArn": ROLE_ARN.replace("cleanrooms-ml-", "admin-")},
         [f"arn:aws:iam::{ACCOUNT}:role/cleanrooms-ml-*", f"arn:aws:iam::{ACCOUNT}:role/team-*"],
         [
             (
                 10,
-                f"roleArn {ROLE.replace('cleanrooms-ml-', 'admin-')} is not allowed; allowed: "
+                f"roleArn {ROLE_ARN.replace('cleanrooms-ml-', 'admin-')} is not allowed; allowed: "
                 f"arn:aws:iam::{ACCOUNT}:role/cleanrooms-ml-*, arn:aws:iam::{ACCOUNT}:role/team-*",
             )
         ],
@@ -213,7 +180,7 @@ def test_a_live_value_that_is_not_an_arn_never_passes_the_arn_rules(rule: str, c
 
 def test_a_live_role_that_is_not_an_arn_is_named() -> None:
     live = {"destination": {"s3Destination": {"s3Uri": "s3://acme/aud/"}}, "roleArn": ["x"]}
-    assert on_live("outputConfig", live, "allowed-role-arns", [ROLE]) == [
+    assert on_live("outputConfig", live, "allowed-role-arns", [ROLE_ARN]) == [
         f'roleArn ["x"] is not a valid iam:role ARN {NOT_AN_ARN} role' + live_suffix("outputConfig")
     ]
 

@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from factories import ACCOUNT, ARN, AUDIENCE_MODEL_ARN, ROLE_ARN
+from factories import layout_model as model
 
 from cam_gitops.check import catalog, rules
 from cam_gitops.check.checker import check_file, run_check
@@ -15,42 +17,9 @@ from cam_gitops.findings import Finding
 from cam_gitops.model import ModelSpec
 from cam_gitops.workspace.layout import ModelFile
 
-ACCOUNT = "111122223333"
 OTHER = "444455556666"
-ARN = f"arn:aws:cleanrooms-ml:us-east-1:{ACCOUNT}:configured-audience-model/demo-0001"
-AM_ARN = f"arn:aws:cleanrooms-ml:us-east-1:{ACCOUNT}:audience-model/am-0001"
-ROLE = f"arn:aws:iam::{ACCOUNT}:role/cleanrooms-ml-audience-writer"
 
-# One line per key; line numbers below refer to this layout.
-LAYOUT = (
-    ("configuredAudienceModelArn", 0, ARN),  # line 1
-    ("description", 0, "Spring lookalikes"),  # 2
-    ("audienceModelArn", 0, AM_ARN),  # 3
-    ("minMatchingSeedSize", 0, "1500"),  # 4
-    ("sharedAudienceMetrics", 0, "[NONE]"),  # 5
-    ("outputConfig", 0, ""),  # 6
-    ("destination", 2, ""),  # 7
-    ("s3Destination", 4, ""),  # 8
-    ("s3Uri", 6, "s3://acme/aud/"),  # 9
-    ("roleArn", 2, ROLE),  # 10
-    ("audienceSizeConfig", 0, ""),  # 11
-    ("audienceSizeType", 2, "ABSOLUTE"),  # 12
-    ("audienceSizeBins", 2, "[50000, 100000]"),  # 13
-)
 DROP = None
-
-
-def model(**values: str | None) -> str:
-    """The model file with some values replaced; DROP leaves the key out (later lines move up)."""
-    unknown = set(values) - {key for key, _, _ in LAYOUT}
-    assert not unknown, unknown
-    lines = []
-    for key, indent, default in LAYOUT:
-        value = values.get(key, default)
-        if value is None:
-            continue
-        lines.append(f"{' ' * indent}{key}:{' ' + value if value else ''}")
-    return "\n".join(lines) + "\n"
 
 
 def findings_for(tmp_path: Path, text: str, rule_id: str, config: Any, name: str = "models/m.yaml") -> list[Finding]:
@@ -78,7 +47,7 @@ def test_the_base_model_passes_every_rule_of_the_strict_policy(tmp_path: Path) -
             "allowed-s3-prefixes": ["s3://acme/aud/"],
             "allowed-accounts": [ACCOUNT],
             "allowed-regions": ["us-east-1"],
-            "allowed-role-arns": [ROLE],
+            "allowed-role-arns": [ROLE_ARN],
             "allowed-shared-audience-metrics": ["NONE"],
             "audience-size": {"allowed-types": ["ABSOLUTE"], "max-bins": 2, "min-bin": 50000, "max-bin": 100000},
             "audience-size-ascending": True,
@@ -160,8 +129,13 @@ ACCOUNT_CASES = [
     ("all in the account", model(), [ACCOUNT], []),
     ("one of several", model(), [OTHER, ACCOUNT], []),
     ("model arn elsewhere", model(configuredAudienceModelArn=ARN.replace(ACCOUNT, OTHER)), [ACCOUNT], [(ACC, 1)]),
-    ("audience model elsewhere", model(audienceModelArn=AM_ARN.replace(ACCOUNT, OTHER)), [ACCOUNT], [(ACC, 3)]),
-    ("role elsewhere", model(roleArn=ROLE.replace(ACCOUNT, OTHER)), [ACCOUNT], [(ACC, 10)]),
+    (
+        "audience model elsewhere",
+        model(audienceModelArn=AUDIENCE_MODEL_ARN.replace(ACCOUNT, OTHER)),
+        [ACCOUNT],
+        [(ACC, 3)],
+    ),
+    ("role elsewhere", model(roleArn=ROLE_ARN.replace(ACCOUNT, OTHER)), [ACCOUNT], [(ACC, 10)]),
     ("every arn elsewhere", model(), [OTHER], [(ACC, 1), (ACC, 3), (ACC, 10)]),
     (
         "optional arns left out",
@@ -170,7 +144,12 @@ ACCOUNT_CASES = [
         [(ACC, 1)],
     ),
     # the schema's patterns are whole-value matches: text before the ARN is a schema error
-    ("junk before the audience model arn", model(audienceModelArn=f"'x {AM_ARN}'"), [ACCOUNT], [("schema", 3)]),
+    (
+        "junk before the audience model arn",
+        model(audienceModelArn=f"'x {AUDIENCE_MODEL_ARN}'"),
+        [ACCOUNT],
+        [("schema", 3)],
+    ),
 ]
 
 
@@ -195,7 +174,7 @@ REGION_CASES = [
     ),
     (
         "audience model elsewhere",
-        model(audienceModelArn=AM_ARN.replace("us-east-1", "ap-south-1")),
+        model(audienceModelArn=AUDIENCE_MODEL_ARN.replace("us-east-1", "ap-south-1")),
         ["us-east-1"],
         [(REG, 3)],
     ),
@@ -213,12 +192,12 @@ def test_allowed_regions(tmp_path: Path, case: str, text: str, config: Any, expe
 
 ROLES = "allowed-role-arns"
 ROLE_CASES = [
-    ("exact", ROLE, [ROLE], []),
-    ("star glob", ROLE, [f"arn:aws:iam::{ACCOUNT}:role/cleanrooms-ml-*"], []),
-    ("question mark glob", ROLE, [f"arn:aws:iam::{ACCOUNT}:role/cleanrooms-ml-audience-write?"], []),
+    ("exact", ROLE_ARN, [ROLE_ARN], []),
+    ("star glob", ROLE_ARN, [f"arn:aws:iam::{ACCOUNT}:role/cleanrooms-ml-*"], []),
+    ("question mark glob", ROLE_ARN, [f"arn:aws:iam::{ACCOUNT}:role/cleanrooms-ml-audience-write?"], []),
     (
         "question mark is one character",
-        ROLE + "s",
+        ROLE_ARN + "s",
         [f"arn:aws:iam::{ACCOUNT}:role/cleanrooms-ml-audience-write?"],
         [(ROLES, 10)],
     ),
@@ -228,15 +207,15 @@ ROLE_CASES = [
         [f"arn:aws:iam::{ACCOUNT}:role/cleanrooms-ml-*"],
         [(ROLES, 10)],
     ),
-    ("other account", ROLE.replace(ACCOUNT, OTHER), [f"arn:aws:iam::{ACCOUNT}:role/*"], [(ROLES, 10)]),
+    ("other account", ROLE_ARN.replace(ACCOUNT, OTHER), [f"arn:aws:iam::{ACCOUNT}:role/*"], [(ROLES, 10)]),
     (
         "case sensitive",
-        ROLE.replace("cleanrooms", "CleanRooms"),
+        ROLE_ARN.replace("cleanrooms", "CleanRooms"),
         [f"arn:aws:iam::{ACCOUNT}:role/cleanrooms-*"],
         [(ROLES, 10)],
     ),
-    ("glob must match the whole arn", ROLE + "-admin", [ROLE], [(ROLES, 10)]),
-    ("no role set", DROP, [ROLE], []),
+    ("glob must match the whole arn", ROLE_ARN + "-admin", [ROLE_ARN], [(ROLES, 10)]),
+    ("no role set", DROP, [ROLE_ARN], []),
     # `*` stays within one path segment: an allowed prefix never admits a deeper role path
     (
         "star does not cross a slash",
@@ -264,10 +243,10 @@ ROLE_CASES = [
 # rules validate every ARN whole themselves, so a value of another service, type or shape is
 # never skipped.
 LIVE_ARNS = [
-    ("another service", "audienceModelArn", AM_ARN.replace("cleanrooms-ml", "cleanrooms")),
-    ("another resource type", "audienceModelArn", AM_ARN.replace("audience-model/", "training-dataset/")),
-    ("text around the arn", "audienceModelArn", f"x {AM_ARN}"),
-    ("a trailing newline", "audienceModelArn", AM_ARN + "\n"),
+    ("another service", "audienceModelArn", AUDIENCE_MODEL_ARN.replace("cleanrooms-ml", "cleanrooms")),
+    ("another resource type", "audienceModelArn", AUDIENCE_MODEL_ARN.replace("audience-model/", "training-dataset/")),
+    ("text around the arn", "audienceModelArn", f"x {AUDIENCE_MODEL_ARN}"),
+    ("a trailing newline", "audienceModelArn", AUDIENCE_MODEL_ARN + "\n"),
     ("not a string", "audienceModelArn", 42),
 ]
 
