@@ -275,6 +275,20 @@ INVALID_POLICIES = [
         "allowed-s3-prefixes entry s3://acme/aud/../x/ has an empty, '.' or '..' segment",
     ),
     ("s3 prefix with empty segment", "rules:\n  allowed-s3-prefixes: [s3://acme//x/]\n", 2, "empty, '.' or '..'"),
+    (
+        "required-tags pattern that can take exponential time",
+        "rules:\n  required-tags:\n    team: {}\n    owner: {pattern: '^(a+)+$'}\n",
+        4,
+        "required-tags owner pattern repeats a group that itself repeats or alternates, which can take "
+        "exponential time on some values; write it without nested repeats",
+    ),
+    (
+        "required-tags pattern that does not compile, in an override",
+        "rules: {}\noverrides:\n  - paths: [models/x/**]\n    rules:\n      required-tags:\n"
+        "        env:\n          pattern: '[a-'\n",
+        7,
+        "required-tags env pattern is not a valid regular expression (",
+    ),
     ("rules not a mapping", "rules: [min-matching-seed-size]\n", 1, "rules must be a mapping, got a list of 1"),
     ("waivers not a list", "rules: {}\nwaivers: 5\n", 2, "waivers must be a list, got 5"),
     (

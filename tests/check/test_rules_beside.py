@@ -157,12 +157,38 @@ def test_require_resource_policy(tmp_path: Path, case: str, extra: dict[str, Any
     ("pattern", "refused"),
     [
         ("[a-z][a-z0-9-]*", False),
+        ("", False),
+        ("(a)+", False),  # a repeated group without a repeat inside
+        ("((a)+)", False),
+        ("(a+)?", False),  # at most once: no repetition of the inner repeat
+        ("x|a+", False),  # an alternation outside any repeat
+        ("(x|y)", False),
         ("[a-z]+(-[a-z]+)*", False),  # a delimiter starts each repetition: linear
+        ("[a-z]+(?:_[a-z0-9]+)*", False),
+        ("(-a+)*", False),  # the delimiter as a literal the inner repeat cannot match
+        ("(-[a-z]+x)*", False),  # literals after the repeat
+        ("(-[a-z][0-9]+)*", False),  # a class after the delimiter
+        ("(-[a-z]{2,3})*", False),
+        ("(z[a-y]+)*", False),  # just past the range
         ("(a+)+", True),
         ("(aa*)+", True),
         ("(?:a|aa)+", True),
+        ("(x|y)+", False),  # single characters: read as the class [xy]
+        ("x|(a+)+", True),  # a nested repeat in one branch
         ("(.*)*", True),
+        ("(a+){2}", True),
+        ("(a+?)+?", True),  # lazy repeats backtrack too
+        ("(?:a+)++", True),  # possessive repeats are judged like the others
+        ("(--+)*", True),  # the delimiter is what the inner repeat matches
+        ("(-[a-z-]+)*", True),  # ... or one of the characters of its class
+        ("(a[a-y]+)*", True),  # ... the first of a range
+        ("(y[a-y]+)*", True),  # ... the last of a range
+        ("(m[a-y]+)*", True),  # ... inside a range
+        ("(-\\d+)*", True),  # a category may hold the delimiter: not proven safe
+        ("(-[a-z]+.)*", True),  # `.` after the repeat may match the delimiter
+        ("(-(?:ab)+)*", True),  # a repeated group inside: not a single item
         ("(", True),
+        ("[a-", True),
     ],
 )
 def test_tag_patterns_that_could_take_exponential_time_are_refused(pattern: str, refused: bool) -> None:
@@ -176,3 +202,32 @@ def test_unmanaged_tag_keys_and_aws_keys_are_not_owned_by_files() -> None:
     assert not policy.owns_tag("finops:budget")
     assert not policy.owns_tag("aws:cloudformation:stack-name")
     assert policy.owns_tag("finops")  # a glob, not a prefix
+
+
+def _policy_of_length(length: int, letter: str = "a") -> dict[str, Any]:
+    """A resource policy whose compact JSON text (as sent to the API) has exactly `length` characters."""
+    condition: dict[str, Any] = {"StringEquals": {"aws:PrincipalTag/purpose": ""}}
+    document = policy_doc({**allow({"AWS": PARTNER}), "Condition": condition})
+    base = len(json.dumps(document, ensure_ascii=False, separators=(",", ":")))
+    condition["StringEquals"]["aws:PrincipalTag/purpose"] = letter * (length - base)
+    return document
+
+
+@pytest.mark.parametrize(
+    ("case", "length", "letter", "refused"),
+    [
+        ("at the API's limit", 20480, "a", False),
+        ("one character over", 20481, "a", True),
+        ("non-ASCII letters count once each, as the API counts characters", 20480, "é", False),
+    ],
+)
+def test_a_resource_policy_longer_than_the_api_takes_is_refused_before_any_call(
+    tmp_path: Path, case: str, length: int, letter: str, refused: bool
+) -> None:
+    found = findings(tmp_path, {"resourcePolicy": _policy_of_length(length, letter)}, {})
+    if refused:
+        assert found == [
+            ("schema", f"resourcePolicy is {length} characters as JSON; the API takes at most 20480: shorten it")
+        ]
+    else:
+        assert found == []
