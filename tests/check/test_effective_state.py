@@ -9,6 +9,7 @@ import pytest
 from factories import ARN, model_text
 
 from cam_gitops.check.engine import apply_rules, effective_findings, effective_model
+from cam_gitops.findings import Position
 from cam_gitops.loader import load_bytes
 from cam_gitops.model import ModelSpec, model_from_document
 
@@ -57,5 +58,22 @@ def test_a_rule_that_crashes_on_a_live_value_refuses_the_model(monkeypatch: pyte
     monkeypatch.setitem(rules.CHECKS, "require-description", broken)
     model = spec(description=None)
     [finding] = effective_findings(model, {"description": "live text"}, {"require-description": True})
-    assert finding.rule == "require-description"
+    assert (finding.rule, finding.path, finding.position) == ("require-description", "models/m.yaml", Position(1, 1))
     assert "rule failed on the model as it will be (live values included)" in finding.message
+
+
+def test_live_tags_and_resource_policy_are_judged_when_the_file_leaves_them_out() -> None:
+    rules = {"required-tags": {"team": {}}, "allowed-principals": ["444455556666"]}
+    statement = {"Effect": "Allow", "Principal": {"AWS": "999988887777"}, "Action": "cleanrooms-ml:*"}
+    live = {"tags": {"owner": "ana"}, "resourcePolicy": {"Version": "2012-10-17", "Statement": [statement]}}
+    found = sorted(effective_findings(spec(), live, rules), key=lambda f: f.rule, reverse=True)
+    assert [(f.rule, f.path, f.position) for f in found] == [
+        ("required-tags", "models/m.yaml", Position(1, 1)),
+        ("allowed-principals", "models/m.yaml", Position(1, 1)),
+    ]
+    assert found[0].message.startswith("tag team is required by policy; required tags: team (live value; not set in")
+    assert "(live value; not set in models/m.yaml): add resourcePolicy" in found[1].message
+    # the file's own tags and policy replace the live ones: nothing left to judge from AWS
+    partner = {**statement, "Principal": {"AWS": "444455556666"}}
+    own_policy = {"Version": "2012-10-17", "Statement": [partner]}
+    assert effective_findings(spec(tags={"team": "ads"}, resourcePolicy=own_policy), live, rules) == []

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from cam_gitops import __version__
 from cam_gitops.check.policy import PolicyLoad, load_policy
 
 RULES = "rules:\n  require-description: true\n"
@@ -138,3 +139,38 @@ def test_a_bin_range_may_be_one_value_but_never_empty(tmp_path: Path, low: int, 
         assert [message for *_, message in shown(loaded)] == [
             f"audience-size min-bin ({low}) is greater than max-bin ({high}); no bin could pass"
         ]
+
+
+def test_a_release_outside_required_version_makes_the_policy_unusable_and_keeps_earlier_warnings(
+    tmp_path: Path,
+) -> None:
+    loaded = load(tmp_path, b"\xef\xbb\xbf" + ('required-version: ">=999.0"\n' + RULES).encode())
+    assert loaded.policy is None
+    assert [(rule, line, severity) for rule, line, _, severity, _ in shown(loaded)] == [
+        ("parse", 1, "warning"),  # the byte-order mark
+        ("policy", 1, "error"),
+    ]
+    assert loaded.findings[1].message.startswith(
+        f"cam-gitops {__version__} is installed, but policy.yaml required-version is >=999.0"
+    )
+
+
+def test_a_release_inside_required_version_loads(tmp_path: Path) -> None:
+    loaded = load(tmp_path, f'required-version: "=={__version__}"\n' + RULES)
+    assert loaded.policy is not None and loaded.findings == ()
+
+
+def test_unmanaged_tag_keys_are_left_to_others_and_their_star_stays_within_blanks(tmp_path: Path) -> None:
+    loaded = load(tmp_path, RULES + "unmanaged-tag-keys: [cost-center, 'finops:*']\n")
+    assert loaded.policy is not None
+    owned = {key: loaded.policy.owns_tag(key) for key in ("team", "cost-center", "finops:budget", "finops:a b")}
+    assert owned == {"team": True, "cost-center": False, "finops:budget": False, "finops:a b": True}
+
+
+def test_a_tag_pattern_finding_points_at_the_pattern(tmp_path: Path) -> None:
+    row = "    owner: {values: [a, b], pattern: '^(a+)+$'}"
+    loaded = load(tmp_path, "rules:\n  required-tags:\n" + row + "\n")
+    assert loaded.policy is None
+    [(rule, line, column, severity, message)] = shown(loaded)
+    assert (rule, line, column, severity) == ("policy", 3, row.index("'^") + 1, "error")
+    assert message.startswith("required-tags owner pattern repeats a group")

@@ -170,6 +170,9 @@ def test_require_resource_policy(tmp_path: Path, case: str, extra: dict[str, Any
         ("(-[a-z][0-9]+)*", False),  # a class after the delimiter
         ("(-[a-z]{2,3})*", False),
         ("(z[a-y]+)*", False),  # just past the range
+        ("(-[ab]+)*", False),  # a class of literals without the delimiter
+        ("(-[a-z]+?)*", False),  # a lazy repeat after the delimiter
+        ("(-[a-z]++)*", False),  # a possessive one
         ("(a+)+", True),
         ("(aa*)+", True),
         ("(?:a|aa)+", True),
@@ -186,6 +189,7 @@ def test_require_resource_policy(tmp_path: Path, case: str, extra: dict[str, Any
         ("(m[a-y]+)*", True),  # ... inside a range
         ("(-\\d+)*", True),  # a category may hold the delimiter: not proven safe
         ("(-[a-z]+.)*", True),  # `.` after the repeat may match the delimiter
+        ("(-.+)*", True),  # `.` repeated may match the delimiter
         ("(-(?:ab)+)*", True),  # a repeated group inside: not a single item
         ("(", True),
         ("[a-", True),
@@ -229,5 +233,9 @@ def test_a_resource_policy_longer_than_the_api_takes_is_refused_before_any_call(
         assert found == [
             ("schema", f"resourcePolicy is {length} characters as JSON; the API takes at most 20480: shorten it")
         ]
+        text = (tmp_path / "models" / "m.json").read_text().splitlines()
+        line = next(i for i, row in enumerate(text, 1) if row.startswith('  "resourcePolicy"'))
+        result = check_file(ModelFile(tmp_path / "models" / "m.json", "models/m.json"), Policy("policy.yaml", {}))
+        assert [(f.path, f.position.line) for f in result.findings] == [("models/m.json", line)]
     else:
         assert found == []

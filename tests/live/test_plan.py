@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from cam_gitops.findings import Position, error
+from cam_gitops.live.beside import POLICY, PolicyWork, TagWork
 from cam_gitops.live.plan import CANNOT_UNSET, NO_OP, REFUSED, UPDATE, diff_fields, plan_model, summarize
 
 ARN = "arn:aws:cleanrooms-ml:us-east-1:111122223333:configured-audience-model/demo-0001"
@@ -71,3 +72,56 @@ def test_a_model_that_live_values_would_break_is_refused(count: int, values: str
         "apply refuses it until the file sets them"
     )
     assert summarize([change]).refused == 1
+
+
+def _statement(sid: str, principal: str) -> dict[str, Any]:
+    return {"Sid": sid, "Effect": "Allow", "Principal": {"AWS": principal}, "Action": "cleanrooms-ml:*"}
+
+
+BEFORE_POLICY = {"Version": "2012-10-17", "Statement": [_statement("Partner", "444455556666")]}
+AFTER_POLICY = {"Version": "2012-10-17", "Statement": [_statement("Partner", "555566667777")]}
+
+
+def test_tags_and_the_resource_policy_change_beside_the_update_request() -> None:
+    live = {"minMatchingSeedSize": 1000, "tags": {"team": "ads", "old": "x"}, POLICY: BEFORE_POLICY}
+    change = plan_model(
+        "models/m.yaml",
+        ARN,
+        {"minMatchingSeedSize": 1000},
+        live,
+        beside={"tags": {"team": "retail"}, POLICY: AFTER_POLICY},
+        tag_work=TagWork({"team": "retail"}, ("old",)),
+        policy_work=PolicyWork(AFTER_POLICY, False, "hash-1"),
+    )
+    assert change.action == UPDATE
+    assert [(d.field, d.before, d.after) for d in change.diff] == [
+        ("tags.old", "x", None),
+        ("tags.team", "ads", "retail"),
+        (f"{POLICY}.Statement[Sid Partner]", BEFORE_POLICY["Statement"][0], AFTER_POLICY["Statement"][0]),
+    ]
+    assert not change.update_request  # only Tag/Untag and PutPolicy calls are due
+    assert change.tag_work is not None and change.policy_work is not None
+    assert change.live_only == ()  # the file manages both
+
+
+def test_a_field_change_needs_the_update_request_and_unmanaged_live_tags_are_listed() -> None:
+    live = {"minMatchingSeedSize": 1000, "tags": {"team": "ads"}, POLICY: BEFORE_POLICY}
+    change = plan_model("models/m.yaml", ARN, {"minMatchingSeedSize": 2000}, live)
+    assert change.update_request
+    assert change.tag_work is None and change.policy_work is None
+    assert change.live_only == (("tags", {"team": "ads"}), (POLICY, BEFORE_POLICY))
+
+
+@pytest.mark.parametrize(
+    ("case", "work", "kept"),
+    [
+        ("nothing to do", TagWork(), False),
+        ("a key left to others only", TagWork(left_to_others=("cost-center",)), True),
+        ("a tag to set", TagWork({"team": "retail"}), True),
+        ("a tag to remove", TagWork(untag=("old",)), True),
+    ],
+)
+def test_tag_work_is_carried_when_there_is_something_to_do_or_say(case: str, work: TagWork, kept: bool) -> None:
+    live = {"tags": {"team": "ads", "old": "x"}}
+    change = plan_model("models/m.yaml", ARN, {}, live, beside={"tags": {}}, tag_work=work)
+    assert (change.tag_work is work) if kept else (change.tag_work is None)
