@@ -112,3 +112,11 @@ def test_only_tightening_is_not_loosened() -> None:
     after = Policy("policy.yaml", {"min-matching-seed-size": 2000, "require-description": True})
     diff = diff_policies(before, after)
     assert not diff.empty and not diff.loosened
+
+
+def test_the_diff_names_the_policy_file_it_was_read_from() -> None:
+    before = Policy("config/org-policy.yaml", {"min-matching-seed-size": 1000})
+    after = Policy("config/org-policy.yaml", {"min-matching-seed-size": 500})
+    diff = diff_policies(before, after)
+    assert diff.path == "config/org-policy.yaml"
+    assert [(d.direction) for d in diff.rules] == [LOOSER]

@@ -69,6 +69,8 @@ VALUES = st.text(st.sampled_from("ab/.[] \\\n{},"), max_size=12)
 @example("[ab]", "a")
 @example("[ab]", "[ab]")
 @example("*", "")
+@example("?a?", "bab")  # two `?`: each keeps its own position
+@example("**a**", "b/ab/")  # two `**` likewise
 def test_glob_to_matcher_agrees_with_the_reference(glob: str, value: str) -> None:
     assert glob_to_matcher(glob)(value) == reference(glob, value)
 
