@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import subprocess
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from cam_gitops.live.apply import ApplyResult
+from cam_gitops.workspace.git import head_commit
 
 S3 = "s3://"
 
@@ -37,7 +37,7 @@ def audit_context(root: Path, environ: Mapping[str, str] | None = None, now: dt.
     else from git and the user."""
     env = os.environ if environ is None else environ
     time = (now or dt.datetime.now(dt.timezone.utc)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    commit = env.get("GITHUB_SHA") or env.get("CI_COMMIT_SHA") or _head(root)
+    commit = env.get("GITHUB_SHA") or env.get("CI_COMMIT_SHA") or head_commit(root)
     actor = env.get("GITHUB_ACTOR") or env.get("GITLAB_USER_LOGIN") or env.get("USER") or env.get("USERNAME")
     run = None
     if env.get("GITHUB_RUN_ID"):
@@ -48,21 +48,6 @@ def audit_context(root: Path, environ: Mapping[str, str] | None = None, now: dt.
     elif env.get("CI_PIPELINE_URL"):
         run = env["CI_PIPELINE_URL"]
     return AuditContext(time, commit, actor, run)
-
-
-def _head(root: Path) -> str | None:
-    try:
-        completed = subprocess.run(
-            ["git", "rev-parse", "--verify", "-q", "HEAD"],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            check=False,
-            stdin=subprocess.DEVNULL,
-        )
-    except OSError:
-        return None
-    return completed.stdout.strip() or None
 
 
 def audit_lines(results: Sequence[ApplyResult], context: AuditContext) -> list[str]:

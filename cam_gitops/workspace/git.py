@@ -42,6 +42,15 @@ def _git(root: Path, *args: str, stdin: str | None = None) -> str:
     return completed.stdout
 
 
+def head_commit(root: Path) -> str | None:
+    """The commit checked out, or None outside a git repository or without git (never an error:
+    for records such as the audit trail, not for choosing what to apply)."""
+    try:
+        return _git(root, "rev-parse", "--verify", "-q", "HEAD").strip() or None
+    except (UsageError, OSError):
+        return None
+
+
 def verify_revision(root: Path, revision: str) -> str:
     """The commit a revision names; a usage error when it does not exist (e.g. a shallow clone)."""
     if revision.startswith("-"):

@@ -105,3 +105,11 @@ def git_head(root: Path) -> str:
 
     done = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True)
     return done.stdout.strip()
+
+
+def test_without_ci_variables_the_commit_is_heads_and_outside_git_there_is_none(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo", {"a": desired("a")})  # one commit
+    assert audit_context(repo, {}).commit == git_head(repo)
+    (tmp_path / "plain").mkdir()
+    assert audit_context(tmp_path / "plain", {}).commit is None
+    assert audit_context(repo, {"GITHUB_SHA": "f" * 40}).commit == "f" * 40

@@ -159,20 +159,26 @@ def test_account_guard_refuses_other_accounts(tmp_path: Path, seeded_emulator: S
     assert not [r for r in server.requests if r.arn == cam_arn("far", account=other)]
 
 
+OTHER_ACCOUNT = "210987654321"
+
+
+def _model_in_another_account(tmp_path: Path, seeded_emulator: Start) -> tuple[Any, Path]:
+    """The emulator with one model in OTHER_ACCOUNT, and a repository managing it."""
+    seed = live_seed(1)
+    seed["configuredAudienceModels"][0]["configuredAudienceModelArn"] = cam_arn("far", account=OTHER_ACCOUNT)
+    server = seeded_emulator(seed=seed)
+    arn = cam_arn("far", account=OTHER_ACCOUNT)
+    return server, make_repo(tmp_path / "repo", {"far": desired("far", configuredAudienceModelArn=arn)})
+
+
 def test_role_template_assumes_a_role_per_account(
     tmp_path: Path, seeded_emulator: Start, run: Callable[..., Any]
 ) -> None:
-    other = "210987654321"
-    seed = live_seed(1)
-    seed["configuredAudienceModels"][0]["configuredAudienceModelArn"] = cam_arn("far", account=other)
-    server = seeded_emulator(seed=seed)
-    root = make_repo(
-        tmp_path / "repo", {"far": desired("far", configuredAudienceModelArn=cam_arn("far", account=other))}
-    )
+    server, root = _model_in_another_account(tmp_path, seeded_emulator)
     applied = run(root, "apply", "--role-arn-template", "arn:aws:iam::{account}:role/cam-gitops-apply")
     assert applied.returncode == 0, applied.stdout + applied.stderr
     assert ("sts", "AssumeRole") in {(r.service, r.operation) for r in server.requests}
-    assert server.store.get(cam_arn("far", account=other))["minMatchingSeedSize"] == 1000
+    assert server.store.get(cam_arn("far", account=OTHER_ACCOUNT))["minMatchingSeedSize"] == 1000
 
 
 @pytest.mark.parametrize("value", ["arn:aws:iam::{account}:role/cam-gitops-apply", ""])
@@ -181,20 +187,14 @@ def test_the_role_template_can_come_from_the_environment_as_ci_sets_it(
 ) -> None:
     """The shipped CI passes a repository variable as CAM_GITOPS_ROLE_ARN_TEMPLATE; unset there,
     it is empty, which means no role (one account)."""
-    other = "210987654321"
-    seed = live_seed(1)
-    seed["configuredAudienceModels"][0]["configuredAudienceModelArn"] = cam_arn("far", account=other)
-    server = seeded_emulator(seed=seed)
-    root = make_repo(
-        tmp_path / "repo", {"far": desired("far", configuredAudienceModelArn=cam_arn("far", account=other))}
-    )
+    server, root = _model_in_another_account(tmp_path, seeded_emulator)
     monkeypatch.setenv("CAM_GITOPS_ROLE_ARN_TEMPLATE", value)
     applied = run(root, "apply", "--report", "r.json")
     result = json.loads((root / "r.json").read_text())["results"][0]
     if value:
         assert applied.returncode == 0, applied.stdout + applied.stderr
         assert result["result"] == "applied"
-        assert server.store.get(cam_arn("far", account=other))["minMatchingSeedSize"] == 1000
+        assert server.store.get(cam_arn("far", account=OTHER_ACCOUNT))["minMatchingSeedSize"] == 1000
     else:
         assert applied.returncode == 1
         assert result["result"] == "refused" and "--role-arn-template" in result["error"]
